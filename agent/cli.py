@@ -1,0 +1,60 @@
+"""The ``l4agent`` command line.
+
+Subcommands live one per module in ``agent.commands`` and are imported only when run, so
+``l4agent --version`` (the cron path) does not load psutil, pyodbc or paramiko.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+from agent import __version__
+
+# name -> "module:attribute"; a new command is one module plus one line here.
+COMMANDS = {
+    "collect": "agent.commands.collect:collect",
+    "config": "agent.commands.config_check:config",
+    "diagnose": "agent.commands.diagnose:diagnose",
+    "serve": "agent.commands.serve:serve",
+    "textfile": "agent.commands.textfile:textfile",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(COMMANDS))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in COMMANDS:
+            module_name, attribute = COMMANDS[name].split(":")
+            return getattr(importlib.import_module(module_name), attribute)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "-V", "--version", prog_name="l4agent", message="%(prog)s %(version)s")
+def main() -> None:
+    """l4agent: monitoring and L4 diagnostics for ERP servers.
+
+    It collects OS, network, database and app-server metrics for Prometheus, runs SQL
+    performance, normalization, backup, capacity and security checks, and opens an L4 work
+    record when a threshold is breached.
+
+    \b
+    Start here:
+      l4agent collect --format table        what this host looks like now
+      l4agent diagnose --format table       what an L4 specialist should fix
+      l4agent serve                         the daemon: /metrics on 127.0.0.1:9847
+      l4agent config check -c FILE          validate a config file
+
+    Every command takes -c/--config FILE (default /etc/l4agent/l4agent.toml; without
+    that file the agent watches this host with built-in defaults).
+
+    \b
+    Exit codes: 0 ran; 1 --fail-on level reached; 2 usage or config error;
+    3 a target could not be reached (partial results are still printed).
+    """

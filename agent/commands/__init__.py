@@ -1,0 +1,1 @@
+"""One module per ``l4agent`` subcommand; ``common`` holds the options they all share."""

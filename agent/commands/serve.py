@@ -1,0 +1,50 @@
+"""``l4agent serve``: the daemon."""
+
+from __future__ import annotations
+
+import signal
+import sys
+
+import click
+
+from agent.commands.common import common_options, load_or_exit
+
+
+@click.command()
+@click.option("--listen", default=None, metavar="HOST:PORT", help="Override [agent] listen.")
+@common_options
+def serve(config_path: str | None, listen: str | None) -> None:
+    """Run the daemon: collect every interval, serve /metrics and the status page, evaluate
+    thresholds and keep the L4 work records.
+
+    SIGTERM or SIGINT stops it cleanly within a second (exit 0).
+    """
+    import dataclasses
+    import logging
+
+    from agent.config import parse_listen
+    from agent.daemon import Daemon
+
+    config = load_or_exit(config_path)
+    if listen:
+        try:
+            host, port = parse_listen(listen)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--listen") from None
+        config = dataclasses.replace(config, agent=dataclasses.replace(config.agent, listen_host=host, listen_port=port))
+    daemon = Daemon(config)
+    try:
+        daemon.start()
+    except OSError as exc:
+        click.echo(f"error: cannot listen on {config.agent.listen}: {exc.strerror}", err=True)
+        daemon.stop()
+        sys.exit(2)
+
+    def _on_signal(signum, frame):
+        daemon.request_stop()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    daemon.wait()
+    logging.getLogger("agent.serve").info("stopping")
+    daemon.stop()

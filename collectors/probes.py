@@ -1,0 +1,83 @@
+"""Network probes from ``[[probes]]``: TCP connect time to host:port, DNS resolution time.
+
+Each probe is its own collector, so one slow endpoint never delays another. A probe that
+fails is data (``l4agent_probe_success=0``), not a collector error.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from collectors.base import Collector, Sample, gauge
+
+PROBE_SUCCESS = gauge("l4agent_probe_success", "1 when the probe's last attempt succeeded, else 0.")
+PROBE_DURATION = gauge("l4agent_probe_duration_seconds", "Time the probe's last attempt took in seconds.")
+
+
+@dataclass
+class ProbeResult:
+    ok: bool
+    seconds: float
+    error: str | None = None
+
+
+def tcp_connect(host: str, port: int, timeout: float) -> ProbeResult:
+    """Time a TCP connect (including name resolution) to host:port."""
+    started = time.perf_counter()
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as exc:
+        return ProbeResult(False, time.perf_counter() - started, exc.strerror or str(exc) or "timed out")
+    return ProbeResult(True, time.perf_counter() - started)
+
+
+def dns_resolve(name: str, timeout: float) -> ProbeResult:
+    """Time a getaddrinfo() of ``name``; the resolver has no timeout of its own, so bound it."""
+    outcome: list[ProbeResult] = []
+    started = time.perf_counter()
+
+    def resolve() -> None:
+        try:
+            socket.getaddrinfo(name, None)
+            outcome.append(ProbeResult(True, time.perf_counter() - started))
+        except OSError as exc:
+            outcome.append(ProbeResult(False, time.perf_counter() - started, str(exc)))
+
+    thread = threading.Thread(target=resolve, name=f"dns-{name}", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return outcome[0] if outcome else ProbeResult(False, timeout, f"timed out after {timeout:g}s")
+
+
+@dataclass
+class ProbeCollector(Collector):
+    """One configured probe."""
+
+    name: str = "probe"
+    tcp_host: str | None = None
+    tcp_port: int | None = None
+    dns: str | None = None
+    probe_timeout: float = 2.0
+
+    def collect(self) -> Iterator[Sample]:
+        if self.dns:
+            result = dns_resolve(self.dns, self.probe_timeout)
+            kind = "dns"
+        else:
+            result = tcp_connect(self.tcp_host, self.tcp_port, self.probe_timeout)
+            kind = "tcp"
+        yield PROBE_SUCCESS(1 if result.ok else 0, probe=self.target, kind=kind)
+        yield PROBE_DURATION(round(result.seconds, 6), probe=self.target, kind=kind)
+
+
+def from_config(config) -> list[Collector]:
+    return [
+        ProbeCollector(target=p.name, tcp_host=p.tcp_host, tcp_port=p.tcp_port, dns=p.dns,
+                       probe_timeout=p.timeout, timeout=p.timeout + 1.0)
+        for p in config.probes
+    ]

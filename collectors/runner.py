@@ -1,0 +1,136 @@
+"""Runs collectors side by side, each bounded by its own timeout, into one Snapshot.
+
+Each collector runs in its own daemon thread. A collector still running at its deadline is
+reported as timed out (``l4agent_collector_success=0``) and is not started again until that
+run ends, so a hung database driver costs one thread, never one per interval.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from agent import __version__
+from agent.redact import redact
+from collectors.base import Collector, CollectorStatus, Problem, Sample, counter, gauge
+from collectors.snapshot import Snapshot, utcnow
+
+log = logging.getLogger(__name__)
+
+UP = gauge("l4agent_up", "1 when the agent is running and collecting.")
+BUILD_INFO = gauge("l4agent_build_info", "Agent build information; the value is always 1.")
+COLLECTOR_DURATION = gauge("l4agent_collector_duration_seconds", "Wall time of the collector's last run in seconds.")
+COLLECTOR_SUCCESS = gauge("l4agent_collector_success", "1 when the collector's last run succeeded, else 0.")
+COLLECTIONS = counter("l4agent_collections_total", "Collection rounds run since the agent started.")
+
+
+@dataclass
+class _Run:
+    """One collector's run in its thread; ``done`` is set when it ends, however it ends."""
+
+    collector: Collector
+    started: float
+    done: threading.Event
+    samples: list[Sample]
+    problems: list[Problem]
+    error: str | None = None
+    finished: float | None = None
+
+
+class CollectionRunner:
+    """Runs ``collectors`` on demand; ``run_once()`` returns a Snapshot with self-metrics."""
+
+    def __init__(self, collectors: Sequence[Collector], host: str, python_version: str | None = None):
+        self.collectors = list(collectors)
+        self.host = host
+        self._in_flight: dict[str, _Run] = {}
+        self._rounds = 0
+        import platform
+
+        self._python_version = python_version or platform.python_version()
+
+    def run_once(self) -> Snapshot:
+        started_at = utcnow()
+        runs: list[tuple[Collector, _Run | None]] = []
+        for collector in self.collectors:
+            previous = self._in_flight.get(collector.key)
+            if previous is not None and not previous.done.is_set():
+                runs.append((collector, None))  # still hung from an earlier round
+                continue
+            run = _Run(collector, time.monotonic(), threading.Event(), [], [])
+            self._in_flight[collector.key] = run
+            thread = threading.Thread(target=self._run, args=(run,), name=f"collect-{collector.key}", daemon=True)
+            thread.start()
+            runs.append((collector, run))
+
+        snapshot = Snapshot(host=self.host, collected_at=started_at)
+        statuses: list[CollectorStatus] = []
+        for collector, run in runs:
+            statuses.append(self._finish(collector, run, snapshot))
+        self._rounds += 1
+        snapshot.samples.extend(self._self_metrics(statuses))
+        return snapshot
+
+    @staticmethod
+    def _run(run: _Run) -> None:
+        try:
+            for item in run.collector.collect():
+                if isinstance(item, Sample):
+                    run.samples.append(item)
+                elif isinstance(item, Problem):
+                    run.problems.append(item)
+        except Exception as exc:  # noqa: BLE001 - any failure becomes this collector's error entry
+            run.error = redact(str(exc) or type(exc).__name__)
+            log.debug("collector %s failed", run.collector.key, exc_info=True)
+        finally:
+            run.finished = time.monotonic()
+            run.done.set()
+
+    def _finish(self, collector: Collector, run: _Run | None, snapshot: Snapshot) -> CollectorStatus:
+        target = collector.target
+        if run is None:
+            message = "still running from an earlier round (hung); not started again"
+            snapshot.errors.append(self._error(collector, target, message))
+            return CollectorStatus(collector.name, target, False, 0.0, [message])
+        remaining = run.started + collector.timeout - time.monotonic()
+        if not run.done.wait(max(0.0, remaining)):
+            message = f"timed out after {collector.timeout:g}s"
+            snapshot.errors.append(self._error(collector, target, message))
+            log.warning("collector %s: %s", collector.key, message)
+            return CollectorStatus(collector.name, target, False, collector.timeout, [message])
+        duration = (run.finished or time.monotonic()) - run.started
+        snapshot.samples.extend(run.samples)
+        messages = [redact(p.message) for p in run.problems]
+        for problem in run.problems:
+            snapshot.errors.append(self._error(collector, problem.target or target, redact(problem.message)))
+        if run.error:
+            messages.append(run.error)
+            snapshot.errors.append(self._error(collector, target, run.error))
+            log.warning("collector %s: %s", collector.key, run.error)
+        return CollectorStatus(collector.name, target, not messages, duration, messages)
+
+    @staticmethod
+    def _error(collector: Collector, target: str, message: str) -> dict:
+        return {"collector": collector.name, "target": target or None, "error": message}
+
+    def _self_metrics(self, statuses: list[CollectorStatus]) -> list[Sample]:
+        samples = [
+            UP(1),
+            BUILD_INFO(1, version=__version__, python_version=self._python_version),
+            COLLECTIONS(self._rounds),
+        ]
+        for status in statuses:
+            labels = {"collector": status.collector, "target": status.target}
+            samples.append(COLLECTOR_DURATION(round(status.duration_seconds, 6), **labels))
+            samples.append(COLLECTOR_SUCCESS(1 if status.success else 0, **labels))
+        return samples
+
+    def close(self) -> None:
+        for collector in self.collectors:
+            try:
+                collector.close()
+            except Exception:  # noqa: BLE001 - closing is best effort
+                log.debug("closing %s failed", collector.key, exc_info=True)
