@@ -28,7 +28,11 @@ def _started(cls: type[DbServer]) -> DbServer:
     try:
         server = cls()
     except BinaryNotFound as exc:
-        pytest.fail(str(exc), pytrace=False)
+        missing = str(exc)
+    else:
+        missing = None
+    if missing:  # outside the except block: no chained traceback in the report
+        pytest.fail(missing, pytrace=False)
     try:
         server.start()
     except BaseException:
