@@ -102,7 +102,8 @@ class CollectionRunner:
             log.warning("collector %s: %s", collector.key, message)
             return CollectorStatus(collector.name, target, False, collector.timeout, [message])
         duration = (run.finished or time.monotonic()) - run.started
-        snapshot.samples.extend(run.samples)
+        if run.error is None:  # a run that raised may have stopped half-way: its samples are not trusted
+            snapshot.samples.extend(run.samples)
         messages = [redact(p.message) for p in run.problems]
         for problem in run.problems:
             snapshot.errors.append(self._error(collector, problem.target or target, redact(problem.message)))

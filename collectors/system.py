@@ -16,7 +16,7 @@ import psutil
 from collectors.base import Collector, Problem, Sample, counter, gauge
 
 CPU_SECONDS = counter("l4agent_cpu_seconds_total", "Seconds the CPUs spent in each mode.")
-CPU_COUNT = gauge("l4agent_cpu_count", "Logical CPUs.")
+CPUS = gauge("l4agent_cpus", "Logical CPUs.")
 LOAD1 = gauge("l4agent_load1", "1-minute load average.")
 LOAD5 = gauge("l4agent_load5", "5-minute load average.")
 LOAD15 = gauge("l4agent_load15", "15-minute load average.")
@@ -76,7 +76,7 @@ class SystemCollector(Collector):
             for mode, seconds in times._asdict().items():
                 yield CPU_SECONDS(seconds, cpu=str(cpu), mode=mode)
         cpus = psutil.cpu_count() or 1
-        yield CPU_COUNT(cpus)
+        yield CPUS(cpus)
         load1, load5, load15 = os.getloadavg()
         yield LOAD1(load1)
         yield LOAD5(load5)
