@@ -10,7 +10,6 @@ import uuid
 import pyodbc
 import pytest
 
-from tests.support.db_fixtures import *  # noqa: F403  (until tests/conftest.py registers the plugin)
 from tests.support.dbservers import DbServer, MariaDbServer, PostgresServer
 
 
