@@ -17,6 +17,7 @@ COMMANDS = {
     "collect": "agent.commands.collect:collect",
     "config": "agent.commands.config_check:config",
     "diagnose": "agent.commands.diagnose:diagnose",
+    "hash-password": "agent.commands.hash_password:hash_password",
     "serve": "agent.commands.serve:serve",
     "textfile": "agent.commands.textfile:textfile",
 }

@@ -165,6 +165,8 @@ class RecordsConfig:
     renote_interval: float = 3600.0
     reopen_window: float = 86400.0
     value_step: float = 0.05
+    retry_initial: float = 1.0
+    retry_max: float = 300.0
     sla: dict[str, float] = field(
         default_factory=lambda: {"P1": 4 * 3600.0, "P2": 8 * 3600.0, "P3": 3 * 86400.0, "P4": 10 * 86400.0}
     )
@@ -546,18 +548,23 @@ def _read_probe(problems: _Problems, t: _Table) -> ProbeConfig:
 
 
 def _read_threshold(problems: _Problems, t: _Table, index: int) -> ThresholdConfig:
-    metric = t.str("metric")
-    check = t.str("check")
+    # A rule named like a built-in (agent/thresholds.py) overrides only the keys it gives.
+    from agent.thresholds import BUILTIN_RULES
+
+    name = t.name("name", required=False)
+    base = BUILTIN_RULES.get(name or "") or ThresholdConfig(name="")
+    own_subject = "metric" in t.data or "check" in t.data
+    metric = t.str("metric", None if own_subject else base.metric)
+    check = t.str("check", None if own_subject else base.check)
     if bool(metric) == bool(check):
         problems.add(t.path, "give exactly one of metric or check")
-    labels = t.str_map("labels")
-    name = t.name("name", required=False)
+    labels = t.str_map("labels") if "labels" in t.data else dict(base.labels)
     if name is None:
         label_text = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
         name = f"{metric or check}{{{label_text}}}" if label_text else (metric or check or f"threshold-{index}")
-    warning = t.number("warning")
-    critical = t.number("critical")
-    direction = t.str("direction", "above", choices=("above", "below"))
+    warning = t.number("warning", base.warning)
+    critical = t.number("critical", base.critical)
+    direction = t.str("direction", base.direction, choices=("above", "below"))
     if metric and warning is None and critical is None:
         problems.add(t.path, "a metric threshold needs warning or critical (or both)")
     if warning is not None and critical is not None:
@@ -571,12 +578,12 @@ def _read_threshold(problems: _Problems, t: _Table, index: int) -> ThresholdConf
         direction=direction,
         warning=warning,
         critical=critical,
-        for_seconds=t.duration("for", 0.0, positive=False),
-        priority=t.str("priority", choices=PRIORITIES),
-        recovery_margin=t.number("recovery_margin"),
-        summary=t.str("summary"),
-        recommendation=t.str("recommendation"),
-        enabled=t.bool("enabled", True),
+        for_seconds=t.duration("for", base.for_seconds, positive=False),
+        priority=t.str("priority", base.priority, choices=PRIORITIES),
+        recovery_margin=t.number("recovery_margin", base.recovery_margin),
+        summary=t.str("summary", base.summary),
+        recommendation=t.str("recommendation", base.recommendation),
+        enabled=t.bool("enabled", base.enabled),
     )
     t.done()
     return rule
@@ -594,6 +601,8 @@ def _read_records(problems: _Problems, root: _Table) -> RecordsConfig:
         renote_interval=t.duration("renote_interval", defaults.renote_interval),
         reopen_window=t.duration("reopen_window", defaults.reopen_window, positive=False),
         value_step=t.number("value_step", defaults.value_step),
+        retry_initial=t.duration("retry_initial", defaults.retry_initial),
+        retry_max=t.duration("retry_max", defaults.retry_max),
         sla=sla,
     )
     t.done()
@@ -711,4 +720,27 @@ def load_config(path: str | None = None) -> Config:
         raise ConfigError(path, [("(file)", f"not UTF-8 text (byte {exc.start})")]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, [("(toml)", str(exc))]) from None
-    return parse_config(data, path)
+    config = parse_config(data, path)
+    _refuse_world_readable_secrets(path, raw.decode("utf-8"), config)
+    return config
+
+
+def _refuse_world_readable_secrets(path: str, text: str, config: Config) -> None:
+    """A config file that others may read must not hold anything secret: basic-auth hashes (they
+    can be cracked offline) or credentials in a URL or key=value pair."""
+    from agent.redact import redact
+
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return
+    if not mode & stat.S_IROTH:
+        return
+    secrets = []
+    if config.agent.web.basic_auth_users:
+        secrets.append("agent.web.basic_auth_users")
+    if redact(text) != text:
+        secrets.append("a password or token")
+    if secrets:
+        raise ConfigError(path, [("(file)", f"is readable by others (mode {mode:04o}) and holds {' and '.join(secrets)}; "
+                                            f"chmod 0640 (owner root, group l4agent) or move the secret out")])

@@ -18,7 +18,7 @@ from agent.config import Config
 from collectors.registry import build_collectors, host_name
 from collectors.runner import CollectionRunner
 from collectors.snapshot import Snapshot
-from exporters.http import Request, Response, WebServer
+from exporters.http import Request, Response, WebServer, secure
 from exporters.prometheus import CONTENT_TYPE, SnapshotCollector, make_registry
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,7 @@ class Daemon:
         self.exposition = SnapshotCollector(lambda: self.snapshot)
         self.registry = make_registry(self.exposition)
         self.web = WebServer(config.agent.listen_host, config.agent.listen_port, config.agent.web)
+        secure(self.web, config.agent.web)
         self.services: list[Service] = []
         self._subscribers: list[Callable[[Snapshot], None]] = []
         self._stop = threading.Event()

@@ -1,26 +1,36 @@
 """The web server behind ``l4agent serve``: /metrics, the status page, /healthz.
 
 Handlers are plain functions from a :class:`Request` to a :class:`Response`, registered by path,
-so the status page, the records view or a JSON endpoint is one ``route()`` call. Requests are
-served by a bounded pool of worker threads; each connection has a read timeout.
+so the status page, the records view or a JSON endpoint is one ``route()`` call.
+
+Why not http.server: a thread per connection lets idle or slow clients exhaust the agent. Here
+one selector thread accepts connections, finishes TLS handshakes and reads request heads without
+blocking; only a complete request reaches the bounded worker pool. A connection that has not
+sent a complete head within ``request_timeout`` is closed, and so is an idle keep-alive one.
+The agent only serves GET and HEAD, so a request never has a body to wait for.
 """
 
 from __future__ import annotations
 
 import logging
+import selectors
 import socket
-import socketserver
+import ssl
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
-from urllib.parse import parse_qs, urlsplit
+from http import HTTPStatus
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from agent import __version__
 from agent.config import WebConfig
 
 log = logging.getLogger(__name__)
+
+MAX_HEAD_BYTES = 16 * 1024
+MAX_CONNECTIONS = 1024
 
 
 @dataclass
@@ -56,7 +66,7 @@ class Response:
 
 
 Handler = Callable[[Request], Response]
-# Returns the authenticated user, or None to answer 401. Set by the security layer.
+# Returns the authenticated user, or None to answer 401.
 Authenticator = Callable[[Request], "str | None"]
 
 SECURITY_HEADERS = {
@@ -68,35 +78,54 @@ SECURITY_HEADERS = {
 }
 
 
-class _PooledServer(socketserver.TCPServer):
-    """TCPServer whose requests run on a bounded thread pool instead of a thread each."""
+class BadRequest(ValueError):
+    pass
 
-    allow_reuse_address = True
-    daemon_threads = True
 
-    def __init__(self, address, handler_class, workers: int, address_family=socket.AF_INET):
-        self.address_family = address_family
-        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="http")
-        super().__init__(address, handler_class)
+def parse_head(head: bytes, client: str) -> tuple[Request, bool]:
+    """Parse a request head; returns the request and whether the client wants keep-alive."""
+    try:
+        text = head.decode("iso-8859-1")
+    except UnicodeDecodeError as exc:  # pragma: no cover - latin-1 decodes every byte
+        raise BadRequest("undecodable head") from exc
+    lines = text.split("\r\n")
+    parts = lines[0].split(" ")
+    if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
+        raise BadRequest("malformed request line")
+    method, target, version = parts
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        if not line:
+            continue
+        name, sep, value = line.partition(":")
+        if not sep or not name or name != name.strip():
+            raise BadRequest("malformed header")
+        headers[name.lower()] = value.strip()
+    split = urlsplit(target)
+    connection = headers.get("connection", "").lower()
+    keep_alive = (version == "HTTP/1.1" and connection != "close") or connection == "keep-alive"
+    request = Request(method, unquote(split.path) or "/", parse_qs(split.query), headers, client)
+    return request, keep_alive
 
-    def process_request(self, request, client_address):
-        self.pool.submit(self._work, request, client_address)
 
-    def _work(self, request, client_address):
-        try:
-            self.finish_request(request, client_address)
-        except Exception:  # noqa: BLE001 - one bad connection must not end the worker
-            log.debug("request from %s failed", client_address, exc_info=True)
-        finally:
-            self.shutdown_request(request)
+class _Conn:
+    """A client connection while the selector owns it (handshake, reading the head)."""
 
-    def server_close(self):
-        super().server_close()
-        self.pool.shutdown(wait=False, cancel_futures=True)
+    __slots__ = ("sock", "client", "buffer", "deadline", "handshaking")
+
+    def __init__(self, sock: socket.socket, client: str, deadline: float, handshaking: bool):
+        self.sock = sock
+        self.client = client
+        self.buffer = b""
+        self.deadline = deadline
+        self.handshaking = handshaking
 
 
 class WebServer:
-    """Routes, optional authentication, and a server thread. ``port=0`` picks a free port."""
+    """Routes, optional authentication and TLS, a selector thread and a worker pool.
+
+    ``port=0`` picks a free port (read ``.port`` after ``start()``).
+    """
 
     def __init__(self, host: str, port: int, web: WebConfig | None = None):
         self.host = host
@@ -104,9 +133,17 @@ class WebServer:
         self.web = web or WebConfig()
         self.routes: dict[str, tuple[Handler, bool]] = {}
         self.authenticator: Authenticator | None = None
-        self.ssl_context = None
-        self._server: _PooledServer | None = None
+        self.ssl_context: ssl.SSLContext | None = None
+        self._listener: socket.socket | None = None
+        self._selector: selectors.BaseSelector | None = None
+        self._pool: ThreadPoolExecutor | None = None
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._wakeup_r: socket.socket | None = None
+        self._wakeup_w: socket.socket | None = None
+        self._returned: list[_Conn] = []
+        self._returned_lock = threading.Lock()
+        self.stats = {"requests": 0, "rejected": 0, "timeouts": 0}
 
     def route(self, path: str, handler: Handler, public: bool = False) -> None:
         """Serve ``handler`` at ``path``; ``public`` routes (health checks) skip authentication."""
@@ -127,53 +164,294 @@ class WebServer:
             return Response(405, b"method not allowed\n", headers={"Allow": "GET, HEAD"})
         return handler(request)
 
+    # -- lifecycle -------------------------------------------------------------------------
+
     def start(self) -> None:
-        server = self
-        timeout = self.web.request_timeout
-
-        class _Handler(BaseHTTPRequestHandler):
-            server_version = f"l4agent/{__version__}"
-            sys_version = ""
-            protocol_version = "HTTP/1.1"
-
-            def setup(self):
-                self.timeout = timeout  # per-connection read timeout: idle clients let go
-                super().setup()
-
-            def _serve(self):
-                parts = urlsplit(self.path)
-                request = Request(self.command, parts.path, parse_qs(parts.query),
-                                  {k.lower(): v for k, v in self.headers.items()}, self.client_address[0])
-                try:
-                    response = server.dispatch(request)
-                except Exception:  # noqa: BLE001 - a failing page answers 500, the server lives on
-                    log.exception("handler for %s failed", parts.path)
-                    response = Response.text("internal error\n", 500)
-                self.send_response(response.status)
-                self.send_header("Content-Type", response.content_type)
-                self.send_header("Content-Length", str(len(response.body)))
-                for name, value in {**SECURITY_HEADERS, **response.headers}.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(response.body)
-
-            do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = _serve
-
-            def log_message(self, format, *args):  # noqa: A002 - stdlib's signature
-                log.debug("%s %s", self.address_string(), format % args)
-
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        self._server = _PooledServer((self.host, self.port), _Handler, self.web.max_threads, family)
-        if self.ssl_context is not None:
-            self._server.socket = self.ssl_context.wrap_socket(self._server.socket, server_side=True)
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
-                                        name="http-server", daemon=True)
+        listener = socket.socket(family, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            listener.bind((self.host, self.port))
+            listener.listen(512)
+        except OSError:
+            listener.close()
+            raise
+        listener.setblocking(False)
+        self._listener = listener
+        self.port = listener.getsockname()[1]
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(listener, selectors.EVENT_READ, None)
+        self._wakeup_r, self._wakeup_w = socket.socketpair()
+        self._wakeup_r.setblocking(False)
+        self._selector.register(self._wakeup_r, selectors.EVENT_READ, "wakeup")
+        self._pool = ThreadPoolExecutor(max_workers=self.web.max_threads, thread_name_prefix="http")
+        self._thread = threading.Thread(target=self._loop, name="http-selector", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        if self._thread is None:
+            return
+        self._stopping.set()
+        self._wake()
+        self._thread.join(timeout=2)
+        self._thread = None
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _wake(self) -> None:
+        try:
+            if self._wakeup_w is not None:
+                self._wakeup_w.send(b"x")
+        except OSError:
+            pass
+
+    # -- the selector thread ---------------------------------------------------------------
+
+    def _loop(self) -> None:
+        selector = self._selector
+        conns: dict[int, _Conn] = {}
+        timeout = self.web.request_timeout
+        try:
+            while not self._stopping.is_set():
+                now = time.monotonic()
+                next_deadline = min((c.deadline for c in conns.values()), default=now + 1.0)
+                for key, _events in selector.select(timeout=max(0.05, min(1.0, next_deadline - now))):
+                    if key.data is None:
+                        self._accept(conns, timeout)
+                    elif key.data == "wakeup":
+                        try:
+                            self._wakeup_r.recv(4096)
+                        except OSError:
+                            pass
+                    else:
+                        self._readable(conns, key.data)
+                self._take_back(conns, timeout)
+                now = time.monotonic()
+                for conn in [c for c in conns.values() if c.deadline <= now]:
+                    self.stats["timeouts"] += 1
+                    self._drop(conns, conn)
+        finally:
+            for conn in list(conns.values()):
+                self._drop(conns, conn)
+            selector.close()
+            self._listener.close()
+            self._wakeup_r.close()
+            self._wakeup_w.close()
+
+    def _accept(self, conns: dict[int, _Conn], timeout: float) -> None:
+        for _ in range(64):  # drain the backlog in bursts, then serve what is readable
+            try:
+                sock, address = self._listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                return
+            if len(conns) >= MAX_CONNECTIONS:
+                # Full: the oldest connection still waiting makes room (it is the likeliest idler).
+                self.stats["rejected"] += 1
+                self._drop(conns, min(conns.values(), key=lambda c: c.deadline))
+            sock.setblocking(False)
+            handshaking = False
+            if self.ssl_context is not None:
+                try:
+                    sock = self.ssl_context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+                except (OSError, ssl.SSLError):
+                    sock.close()
+                    continue
+                handshaking = True
+            conn = _Conn(sock, str(address[0]), time.monotonic() + timeout, handshaking)
+            conns[sock.fileno()] = conn
+            self._selector.register(sock, selectors.EVENT_READ, conn)
+            if handshaking:
+                self._handshake(conns, conn)
+
+    def _handshake(self, conns: dict[int, _Conn], conn: _Conn) -> bool:
+        try:
+            conn.sock.do_handshake()
+        except ssl.SSLWantReadError:
+            return False
+        except ssl.SSLWantWriteError:
+            self._selector.modify(conn.sock, selectors.EVENT_READ | selectors.EVENT_WRITE, conn)
+            return False
+        except (ssl.SSLError, OSError) as exc:
+            log.debug("TLS handshake with %s failed: %s", conn.client, exc)
+            self._drop(conns, conn)
+            return False
+        conn.handshaking = False
+        self._selector.modify(conn.sock, selectors.EVENT_READ, conn)
+        return True
+
+    def _readable(self, conns: dict[int, _Conn], conn: _Conn) -> None:
+        if conn.handshaking and not self._handshake(conns, conn):
+            return
+        try:
+            while True:
+                chunk = conn.sock.recv(8192)
+                if not chunk:
+                    self._drop(conns, conn)
+                    return
+                conn.buffer += chunk
+                if b"\r\n\r\n" in conn.buffer or len(conn.buffer) > MAX_HEAD_BYTES:
+                    break
+        except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            pass
+        except OSError:
+            self._drop(conns, conn)
+            return
+        end = conn.buffer.find(b"\r\n\r\n")
+        if end > MAX_HEAD_BYTES or (end < 0 and len(conn.buffer) > MAX_HEAD_BYTES):
+            self._detach(conns, conn)
+            self._pool.submit(self._reply_error, conn, 431)
+            return
+        if end < 0:
+            return
+        head, conn.buffer = conn.buffer[:end], conn.buffer[end + 4:]
+        self._detach(conns, conn)
+        self._pool.submit(self._serve, conn, head)
+
+    def _detach(self, conns: dict[int, _Conn], conn: _Conn) -> None:
+        conns.pop(conn.sock.fileno(), None)
+        try:
+            self._selector.unregister(conn.sock)
+        except (KeyError, ValueError):
+            pass
+
+    def _drop(self, conns: dict[int, _Conn], conn: _Conn) -> None:
+        self._detach(conns, conn)
+        try:
+            conn.sock.close()
+        except OSError:
+            pass
+
+    def _take_back(self, conns: dict[int, _Conn], timeout: float) -> None:
+        """Keep-alive connections handed back by workers wait in the selector again."""
+        with self._returned_lock:
+            returned, self._returned = self._returned, []
+        for conn in returned:
+            if self._stopping.is_set():
+                conn.sock.close()
+                continue
+            conn.deadline = time.monotonic() + timeout
+            try:
+                conn.sock.setblocking(False)
+                conns[conn.sock.fileno()] = conn
+                self._selector.register(conn.sock, selectors.EVENT_READ, conn)
+            except (OSError, ValueError):
+                conns.pop(conn.sock.fileno(), None)
+                conn.sock.close()
+                continue
+            if conn.buffer:  # a pipelined request already arrived
+                self._readable(conns, conn)
+
+    # -- workers ---------------------------------------------------------------------------
+
+    def _serve(self, conn: _Conn, head: bytes) -> None:
+        self.stats["requests"] += 1
+        try:
+            request, keep_alive = parse_head(head, conn.client)
+        except BadRequest:
+            self._reply_error(conn, 400)
+            return
+        try:
+            response = self.dispatch(request)
+        except Exception:  # noqa: BLE001 - a failing page answers 500, the server lives on
+            log.exception("handler for %s failed", request.path)
+            response = Response.text("internal error\n", 500)
+        if self._send(conn, request.method, response, keep_alive) and keep_alive:
+            with self._returned_lock:
+                self._returned.append(conn)
+            self._wake()
+        else:
+            conn.sock.close()
+
+    def _send(self, conn: _Conn, method: str, response: Response, keep_alive: bool) -> bool:
+        reason = HTTPStatus(response.status).phrase if response.status in HTTPStatus._value2member_map_ else ""
+        headers = {
+            "Server": f"l4agent/{__version__}",
+            "Content-Type": response.content_type,
+            "Content-Length": str(len(response.body)),
+            "Connection": "keep-alive" if keep_alive else "close",
+            **SECURITY_HEADERS,
+            **response.headers,
+        }
+        head = f"HTTP/1.1 {response.status} {reason}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        payload = head.encode("latin-1") + b"\r\n" + (b"" if method == "HEAD" else response.body)
+        try:
+            conn.sock.settimeout(self.web.request_timeout)  # a client that stops reading lets go in time
+            conn.sock.sendall(payload)
+            return True
+        except OSError:
+            return False
+
+    def _reply_error(self, conn: _Conn, status: int) -> None:
+        self._send(conn, "GET", Response.text(f"{HTTPStatus(status).phrase.lower()}\n", status), False)
+        conn.sock.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Who may look: TLS and basic auth from [agent.web]
+
+
+def make_ssl_context(web: WebConfig) -> ssl.SSLContext | None:
+    """A server context with TLS 1.2 at least, and client certificates required when a CA is set."""
+    if not web.tls_cert_file:
+        return None
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(web.tls_cert_file, web.tls_key_file)
+    if web.client_ca_file:
+        context.verify_mode = ssl.CERT_REQUIRED
+        context.load_verify_locations(web.client_ca_file)
+    return context
+
+
+class BasicAuth:
+    """Basic auth against bcrypt hashes. A successful check is cached (keyed by a SHA-256 of the
+    credentials) so Prometheus's scrapes cost one bcrypt, not one each; unknown users are checked
+    against a dummy hash so timing does not tell which users exist."""
+
+    def __init__(self, users: dict[str, str]):
+        import bcrypt
+
+        self._bcrypt = bcrypt
+        self.users = {name: hashed.encode() for name, hashed in users.items()}
+        self._dummy = bcrypt.hashpw(b"l4agent-dummy", bcrypt.gensalt(rounds=10))
+        self._cache: dict[bytes, str] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, request: Request) -> str | None:
+        import base64
+        import hashlib
+        import hmac
+
+        header = request.headers.get("authorization", "")
+        scheme, _, encoded = header.partition(" ")
+        if scheme.lower() != "basic" or not encoded:
+            return None
+        try:
+            user, sep, password = base64.b64decode(encoded.strip(), validate=True).decode("utf-8").partition(":")
+        except (ValueError, UnicodeDecodeError):
+            return None
+        if not sep:
+            return None
+        digest = hashlib.sha256(f"{user}\0{password}".encode()).digest()
+        with self._lock:
+            cached = self._cache.get(digest)
+        if cached is not None and hmac.compare_digest(cached, user):
+            return user
+        hashed = self.users.get(user)
+        ok = self._bcrypt.checkpw(password.encode("utf-8"), hashed if hashed else self._dummy)
+        if not ok or hashed is None:
+            return None
+        with self._lock:
+            if len(self._cache) > 1024:
+                self._cache.clear()
+            self._cache[digest] = user
+        return user
+
+
+def secure(server: WebServer, web: WebConfig) -> None:
+    """Apply ``[agent.web]``: TLS (and mutual TLS) and basic auth."""
+    server.ssl_context = make_ssl_context(web)
+    if web.basic_auth_users:
+        server.authenticator = BasicAuth(web.basic_auth_users)

@@ -32,7 +32,11 @@ def serve(config_path: str | None, listen: str | None) -> None:
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--listen") from None
         config = dataclasses.replace(config, agent=dataclasses.replace(config.agent, listen_host=host, listen_port=port))
-    daemon = Daemon(config)
+    try:
+        daemon = Daemon(config)
+    except (OSError, ValueError) as exc:  # unreadable TLS files, a key that does not match its cert
+        click.echo(f"error: cannot set up the web server: {exc}", err=True)
+        sys.exit(2)
     try:
         daemon.start()
     except OSError as exc:

@@ -216,3 +216,20 @@ def test_config_check_command(run_cli, write_config):
         f'config error: {bad}: agent.interval: invalid duration \'soon\': use a number and one of ms, s, m, h, d, w (e.g. "15s")',
         f"config error: {bad}: agent.bogus: unknown key",
     ]
+
+
+def test_world_readable_config_with_secrets_is_refused(write_config):
+    text = '[agent.web.basic_auth_users]\nprometheus = "$2b$12$abcdefghijklmnopqrstuuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012"\n'
+    private = write_config(text, mode=0o640)
+    assert load_config(private).agent.web.basic_auth_users
+    public = write_config(text, mode=0o644)
+    with pytest.raises(ConfigError) as info:
+        load_config(public)
+    assert info.value.lines == [f"config error: {public}: (file): is readable by others (mode 0644) and holds "
+                                "agent.web.basic_auth_users; chmod 0640 (owner root, group l4agent) or move the secret out"]
+    token_url = write_config('[[sinks]]\ntype = "webhook"\nurl = "https://bob:hunter2@tickets.example/api"\n', mode=0o644)
+    with pytest.raises(ConfigError) as info:
+        load_config(token_url)
+    assert "holds a password or token" in info.value.lines[0] and "hunter2" not in info.value.lines[0]
+    plain = write_config('[agent]\ninterval = "15s"\n', mode=0o644)
+    assert load_config(plain).agent.interval == 15
