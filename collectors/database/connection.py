@@ -134,7 +134,10 @@ class Connection:
                                     autocommit=True)
         except pyodbc.Error as exc:
             raise describe_error(exc, self.target) from None
-        handle.timeout = max(1, int(round(self.target.query_timeout)))  # SQL_ATTR_QUERY_TIMEOUT
+        try:
+            handle.timeout = max(1, int(round(self.target.query_timeout)))  # SQL_ATTR_QUERY_TIMEOUT
+        except pyodbc.Error:
+            pass  # psqlodbc refuses it; the session's statement_timeout bounds queries there
         values = {
             "lock_ms": int(self.lock_timeout * 1000),
             "lock_s": max(1, int(round(self.lock_timeout))),

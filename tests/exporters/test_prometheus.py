@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from agent.config import Config
 from collectors.registry import build_collectors
 from collectors.runner import CollectionRunner
-from agent.config import Config
 from exporters.prometheus import render
 from exporters.textfile import write_textfile
 from tests.support.promtools import promtool_check_metrics
