@@ -1,0 +1,25 @@
+"""Static checks that gate CI: ruff over the whole tree, bandit (medium and high) over the code."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+PACKAGES = ["agent", "collectors", "diagnostics", "exporters"]
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", *args], capture_output=True, text=True, cwd=REPO, timeout=300)
+
+
+def test_ruff_is_clean():
+    result = run("ruff", "check", "--no-cache", ".")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_bandit_has_no_medium_or_high_findings():
+    result = run("bandit", "-q", "-r", *PACKAGES, "-ll", "-f", "custom",
+                 "--msg-template", "{relpath}:{line} {test_id} {severity} {msg}")
+    assert result.returncode == 0, result.stdout + result.stderr
