@@ -20,6 +20,8 @@ from agent.durations import DurationError, parse_duration
 
 DEFAULT_CONFIG_PATH = "/etc/l4agent/l4agent.toml"
 DEFAULT_LISTEN = "127.0.0.1:9847"
+# What listen = ":9847" means: every address. Only ever used when a config asks for it.
+ALL_ADDRESSES = "0.0.0.0"  # noqa: S104  # nosec B104
 ENVIRONMENTS = ("production", "qa", "beta", "development")
 ENGINES = ("mssql", "postgresql", "mysql")
 SEVERITIES = ("warning", "critical")
@@ -391,7 +393,7 @@ def parse_listen(text: str) -> tuple[str, int]:
     match = re.match(r"^(?:\[([0-9A-Fa-f:.]+)\]|([^:\[\]]*)):(\d{1,5})$", text.strip())
     if not match:
         raise ValueError(f"{text[:60]!r} is not host:port (e.g. \"127.0.0.1:9847\" or \"[::1]:9847\")")
-    host = match.group(1) or match.group(2) or "0.0.0.0"  # noqa: S104  # nosec B104 - explicit ":port" means all
+    host = match.group(1) or match.group(2) or ALL_ADDRESSES
     port = int(match.group(3))
     if not 1 <= port <= 65535:
         raise ValueError(f"port {port} is out of range 1-65535")
@@ -401,7 +403,7 @@ def parse_listen(text: str) -> tuple[str, int]:
 def parse_host_port(text: str, default_port: int | None = None) -> tuple[str, int]:
     """``"db1:1433"`` or ``"[fe80::1]:1433"`` -> (host, port)."""
     host, port = parse_listen(text) if ":" in text else (text, default_port)
-    if port is None or not host or host == "0.0.0.0":  # noqa: S104  # nosec B104 - a comparison, not a bind
+    if port is None or not host or host == ALL_ADDRESSES:
         raise ValueError(f"{text[:60]!r} is not host:port")
     return host, port
 
