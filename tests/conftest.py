@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 pytest_plugins = [
+    "tests.support.leakcheck",
     "tests.support.db_fixtures",
     "tests.support.ssh_fixtures",
     "tests.support.peer_fixtures",

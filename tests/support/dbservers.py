@@ -73,8 +73,12 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def new_password() -> str:
-    """Return a random password: 32 URL-safe characters (192 bits), no ODBC-special characters."""
-    return secrets.token_urlsafe(24)
+    """Return a random password: 32 URL-safe characters (192 bits), no ODBC-special characters.
+
+    Registered with the leak check: the run fails if it ever appears in what the tests printed."""
+    from tests.support.leakcheck import register_test_secret
+
+    return register_test_secret(secrets.token_urlsafe(24))
 
 
 def _odbc_value(value: str) -> str:
