@@ -18,6 +18,10 @@ COMMANDS = {
     "config": "agent.commands.config_check:config",
     "diagnose": "agent.commands.diagnose:diagnose",
     "hash-password": "agent.commands.hash_password:hash_password",
+    "install-systemd": "agent.commands.install_systemd:install_systemd",
+    "remote": "agent.commands.remote:remote",
+    "records": "agent.commands.records:records",
+    "report": "agent.commands.report:report",
     "serve": "agent.commands.serve:serve",
     "textfile": "agent.commands.textfile:textfile",
 }

@@ -526,10 +526,30 @@ def _read_appserver(problems: _Problems, t: _Table) -> AppServerConfig:
     _check_secret_file(problems, t.key("status_password_file"), app.status_password_file)
     if app.url and not re.match(r"^https?://", app.url):
         problems.add(t.key("url"), "must start with http:// or https://")
-    if not app.url and not app.process:
-        problems.add(t.path, "give at least url or process")
+    if not (app.url or app.process or app.tomcat_status_url or app.json_status_url):
+        problems.add(t.path, "give at least url, process, tomcat_status_url or json_status_url")
+    _check_appserver_extras(problems, t, app)
     t.done()
     return app
+
+
+def _check_appserver_extras(problems: _Problems, t: _Table, app: AppServerConfig) -> None:
+    """Status pages, their credentials, the cmdline regex and JSON metric suffixes (issue 7)."""
+    for key in ("tomcat_status_url", "json_status_url"):
+        value = getattr(app, key)
+        if value and not re.match(r"^https?://", value):
+            problems.add(t.key(key), "must start with http:// or https://")
+    if app.status_user and not (app.status_password_env or app.status_password_file):
+        problems.add(t.key("status_user"), "give status_password_env or status_password_file for its password")
+    if app.process_cmdline is not None:
+        try:
+            re.compile(app.process_cmdline)
+        except re.error as exc:
+            problems.add(t.key("process_cmdline"), f"invalid regular expression: {exc}")
+    for suffix in app.json_status_fields:
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", suffix):
+            problems.add(f"{t.key('json_status_fields')}.{suffix}",
+                         "a metric suffix: lower-case letters, digits and _ (like heap_used_bytes)")
 
 
 def _read_probe(problems: _Problems, t: _Table) -> ProbeConfig:

@@ -44,6 +44,7 @@ class Daemon:
         secure(self.web, config.agent.web)
         self.services: list[Service] = []
         self._subscribers: list[Callable[[Snapshot], None]] = []
+        self.findings_subscribers: list[Callable] = []  # called with each DiagnoseResult
         self._stop = threading.Event()
         self._loop: threading.Thread | None = None
         self.web.route("/metrics", self._metrics)
@@ -136,7 +137,11 @@ class Daemon:
 
 # Modules that extend the daemon: each has ``install(daemon)``, which adds services, routes,
 # snapshot subscribers or exposition sources. A new capability is one module plus one line here.
-DAEMON_PLUGINS: list[str] = []
+DAEMON_PLUGINS: list[str] = [
+    "agent.records.service",
+    "agent.history",
+    "exporters.report.status_page",  # after agent.records.service: it serves its JSON /records too
+]
 
 
 def _plugins() -> list[Callable[[Daemon], None]]:

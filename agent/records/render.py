@@ -1,0 +1,172 @@
+"""A work record as people read it: Markdown (``records show``, mail text), HTML (mail), a table.
+
+The sections follow the support process: Related, Problems and findings, Requests and
+recommendations, Result, Evidence, Notes — plus Delivery, where a parked sink says why.
+Everything works on the record's JSON shape (``Record.to_dict()``), the same dict a sink gets.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from exporters.tables import render_table
+
+EVENT_WORDS = {"opened": "OPENED", "noted": "NOTE", "resolved": "RESOLVED", "reopened": "RE-OPENED",
+               "closed": "CLOSED"}
+
+
+def _code(text: object) -> str:
+    value = " ".join(str(text).split())
+    fence = "``" if "`" in value else "`"
+    return f"{fence}{value}{fence}"
+
+
+def _line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def _result_text(record: dict[str, Any]) -> str:
+    if record["result"] == "Passed":
+        return f"Passed: the re-test was clean at {record.get('resolved_at') or record.get('updated_at')}."
+    if record["status"] == "closed":
+        return f"Failed: closed by hand at {record.get('closed_at')} while the last re-test still failed."
+    return "Failed: the breach still holds at the last re-test."
+
+
+def _related(record: dict[str, Any]) -> list[tuple[str, str]]:
+    related = record.get("related") or {}
+    items = [("Host", _code(related.get("host", record["host"]))),
+             ("Target", _code(related.get("target", record["target"]))),
+             ("Object", _code(related.get("object", record["object"])))]
+    if related.get("url"):
+        items.append(("Status page", related["url"]))
+    if related.get("previous_record"):
+        items.append(("Previous record", f"#{related['previous_record']}"))
+    return items
+
+
+def _evidence_items(evidence: dict[str, Any]) -> tuple[list[tuple[str, str]], dict[str, Any]]:
+    """Scalars as "key: value" lines; nested values (query rows, label sets) as a JSON block."""
+    scalars, nested = [], {}
+    for key, value in evidence.items():
+        if isinstance(value, dict | list):
+            if value:
+                nested[key] = value
+        elif value is not None:
+            scalars.append((key, _line(value)))
+    return scalars, nested
+
+
+def markdown(record: dict[str, Any], deliveries: Sequence[dict[str, Any]] = ()) -> str:
+    """The record as a specialist reads it and hands to L3."""
+    out = [f"# Work record #{record['id']}: {_line(record['title'])}", ""]
+    out.append(f"**Status** {record['status']} · **Priority** {record['priority']} · **Result** {record['result']}"
+               f" · **Severity** {record['severity']} · **Environment** {record['environment']}")
+    times = f"**Opened** {record['opened_at']} · **SLA due** {record['sla_due_at']}"
+    if record.get("resolved_at"):
+        times += f" · **Resolved** {record['resolved_at']}"
+    if record.get("closed_at"):
+        times += f" · **Closed** {record['closed_at']}"
+    out += [times, f"**Fingerprint** {_code(record['fingerprint'])}", ""]
+    out += ["## Related", ""] + [f"- {label}: {value}" for label, value in _related(record)] + [""]
+    out += ["## Problems and findings", ""]
+    out += [f"{n}. {_line(text)}" for n, text in enumerate(record["problems"], 1)] + [""]
+    out += ["## Requests and recommendations", ""]
+    out += [f"{n}. {_line(text)}" for n, text in enumerate(record["requests"], 1)] + [""]
+    out += ["## Result", "", _result_text(record), ""]
+    out += ["## Evidence", ""]
+    scalars, nested = _evidence_items(record.get("evidence") or {})
+    out += [f"- {key}: {_code(value)}" for key, value in scalars]
+    if nested:
+        out += ["", "```json", json.dumps(nested, indent=1, sort_keys=True, default=str), "```"]
+    out.append("")
+    out += ["## Notes", ""]
+    notes = record.get("notes") or []
+    out += [f"- {note['at']}: {_line(note['text'])}" for note in notes] or ["(none yet)"]
+    out.append("")
+    if deliveries:
+        out += ["## Delivery", ""] + delivery_lines(deliveries) + [""]
+    return "\n".join(out)
+
+
+def delivery_lines(deliveries: Sequence[dict[str, Any]]) -> list[str]:
+    """Per sink: how many events were delivered, are pending or parked, and the last error."""
+    by_sink: dict[str, list[dict[str, Any]]] = {}
+    for row in deliveries:
+        by_sink.setdefault(row["sink"], []).append(row)
+    lines = []
+    for sink, rows in by_sink.items():
+        counts = {status: sum(1 for r in rows if r["status"] == status) for status in ("delivered", "pending", "parked")}
+        summary = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
+        lines.append(f"- {sink}: {summary}")
+        for row in rows:
+            if row["status"] == "parked" or (row["status"] == "pending" and row.get("last_error")):
+                what = "PARKED" if row["status"] == "parked" else f"retrying (attempt {row['attempts']})"
+                lines.append(f"  - {row['kind']} event: {what}: {_line(row.get('last_error') or '')}")
+    return lines
+
+
+def deliveries_summary(deliveries: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """sink -> {"delivered": n, "pending": n, "parked": n, "errors": [...]} for JSON output."""
+    summary: dict[str, dict[str, Any]] = {}
+    for row in deliveries:
+        entry = summary.setdefault(row["sink"], {"delivered": 0, "pending": 0, "parked": 0, "errors": []})
+        entry[row["status"]] += 1
+        if row.get("last_error") and row["status"] != "delivered":
+            entry["errors"].append({"event": row["kind"], "status": row["status"], "error": row["last_error"]})
+    return summary
+
+
+def table(records: Sequence[dict[str, Any]]) -> str:
+    """One line per record for ``records list``."""
+    rows = [(r["id"], r["status"], r["priority"], r["severity"], r["result"], r["opened_at"], len(r["notes"]),
+             r["title"]) for r in records]
+    if not rows:
+        return "no work records"
+    return render_table(["id", "status", "prio", "severity", "result", "opened", "notes", "title"], rows,
+                        max_width=70, align_right=(0, 6))
+
+
+def subject(event: str, record: dict[str, Any]) -> str:
+    """ "[l4agent P2] OPENED #12 disk space used on db1: /" """
+    return f"[l4agent {record['priority']}] {EVENT_WORDS.get(event, event.upper())} #{record['id']} " \
+           f"{_line(record['title'])}"
+
+
+def event_text(event: dict[str, Any]) -> str:
+    """A plain-text mail: what happened, then the whole record."""
+    record = event["record"]
+    head = [subject(event["event"], record)]
+    if event.get("note"):
+        head.append(f"Note {event['note']['at']}: {_line(event['note']['text'])}")
+    return "\n".join(head) + "\n\n" + markdown(record)
+
+
+def event_html(event: dict[str, Any]) -> str:
+    """The same mail as HTML (every value escaped)."""
+    record = event["record"]
+    e = html.escape
+
+    def ordered(items: Sequence[str]) -> str:
+        return "<ol>" + "".join(f"<li>{e(_line(i))}</li>" for i in items) + "</ol>"
+
+    parts = [f"<h1>Work record #{record['id']}: {e(_line(record['title']))}</h1>"]
+    if event.get("note"):
+        parts.append(f"<p><b>{e(EVENT_WORDS.get(event['event'], event['event']))}</b> "
+                     f"{e(event['note']['at'])}: {e(_line(event['note']['text']))}</p>")
+    parts.append(f"<p><b>Status</b> {e(record['status'])} &middot; <b>Priority</b> {e(record['priority'])} "
+                 f"&middot; <b>Result</b> {e(record['result'])} &middot; <b>Opened</b> {e(record['opened_at'])} "
+                 f"&middot; <b>SLA due</b> {e(record['sla_due_at'])}</p>")
+    related = "".join(f"<li>{e(label)}: {e(value.strip('`'))}</li>" for label, value in _related(record))
+    parts.append(f"<h2>Related</h2><ul>{related}</ul>")
+    parts.append(f"<h2>Problems and findings</h2>{ordered(record['problems'])}")
+    parts.append(f"<h2>Requests and recommendations</h2>{ordered(record['requests'])}")
+    parts.append(f"<h2>Result</h2><p>{e(_result_text(record))}</p>")
+    evidence = json.dumps(record.get("evidence") or {}, indent=1, sort_keys=True, default=str)
+    parts.append(f"<h2>Evidence</h2><pre>{e(evidence)}</pre>")
+    notes = "".join(f"<li>{e(n['at'])}: {e(_line(n['text']))}</li>" for n in record.get("notes") or [])
+    parts.append(f"<h2>Notes</h2><ul>{notes or '<li>(none yet)</li>'}</ul>")
+    return "<!doctype html><html><head><meta charset='utf-8'></head><body>" + "".join(parts) + "</body></html>"

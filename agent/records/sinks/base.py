@@ -1,0 +1,127 @@
+"""What every sink shares: the error that says "retry" or "park", secrets read at send time,
+and one HTTP POST with TLS verification on by default."""
+
+from __future__ import annotations
+
+import json
+import os
+import ssl
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+from agent import __version__
+from agent.config import SinkConfig
+from agent.redact import redact, register_secret
+
+USER_AGENT = f"l4agent/{__version__}"
+# 4xx answers that mean "not now" rather than "never": retried like a 5xx.
+RETRYABLE_4XX = frozenset({408, 425, 429})
+
+
+class DeliveryError(Exception):
+    """A delivery that failed. ``permanent``: parked, never retried (a 4xx, a refused mail).
+    ``retry_after``: seconds the peer asked us to wait."""
+
+    def __init__(self, message: str, permanent: bool = False, retry_after: float | None = None):
+        super().__init__(redact(message))
+        self.permanent = permanent
+        self.retry_after = retry_after
+
+
+class Sink:
+    """A destination for record events. ``send`` raises DeliveryError or returns on success."""
+
+    refresh_interval: float | None = None  # sinks that must re-announce open records set this
+
+    def __init__(self, config: SinkConfig):
+        self.config = config
+        self.name = config.name
+        self.timeout = config.timeout
+
+    def send(self, event: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def refresh(self, records: list[dict[str, Any]]) -> None:
+        """Re-announce the open records (only sinks with ``refresh_interval``)."""
+
+
+def read_secret(env: str | None, path: str | None, what: str) -> str | None:
+    """A token or password from the environment variable or the file, registered for redaction."""
+    value = None
+    if env:
+        value = os.environ.get(env)
+        if value is None:
+            raise DeliveryError(f"{what}: environment variable {env} is not set")
+    elif path:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                value = handle.read().strip()
+        except OSError as exc:
+            raise DeliveryError(f"{what}: cannot read {path}: {exc.strerror}") from None
+    register_secret(value)
+    return value
+
+
+def tls_context(config: SinkConfig) -> ssl.SSLContext:
+    """Verification on unless ``verify_tls = false``; ``ca_file`` adds a private CA."""
+    context = ssl.create_default_context(cafile=config.ca_file) if config.ca_file else ssl.create_default_context()
+    if not config.verify_tls:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: ANN001 - stdlib signature
+        return None  # a POST must not silently turn into a GET elsewhere
+
+
+@dataclass
+class HttpAnswer:
+    status: int
+    body: bytes
+
+
+def post_json(url: str, data: Any, headers: dict[str, str], timeout: float, context: ssl.SSLContext) -> HttpAnswer:
+    """POST ``data`` as JSON; 2xx returns, anything else raises DeliveryError (4xx permanent,
+    except 408/425/429; 3xx permanent: configure the final URL)."""
+    body = json.dumps(data).encode("utf-8")
+    # The config reader accepts only http:// and https:// URLs.
+    request = urllib.request.Request(url, data=body, method="POST", headers={  # noqa: S310
+        "Content-Type": "application/json", "User-Agent": USER_AGENT, **headers})
+    opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=context), _NoRedirect())
+    try:
+        with opener.open(request, timeout=timeout) as response:  # noqa: S310 - http(s) checked in config
+            return HttpAnswer(response.status, response.read(65536))
+    except urllib.error.HTTPError as exc:
+        text = exc.read(300).decode("utf-8", "replace").strip()
+        status = exc.code
+        message = f"HTTP {status} {exc.reason}" + (f": {' '.join(text.split())[:200]}" if text else "")
+        if 300 <= status < 400:
+            raise DeliveryError(f"{message} (redirect to {exc.headers.get('Location')}; configure that URL)",
+                                permanent=True) from None
+        retry_after = _retry_after(exc.headers.get("Retry-After"))
+        permanent = 400 <= status < 500 and status not in RETRYABLE_4XX
+        raise DeliveryError(message, permanent=permanent, retry_after=retry_after) from None
+    except urllib.error.URLError as exc:
+        reason = exc.reason
+        text = getattr(reason, "strerror", None) or str(reason)
+        raise DeliveryError(f"cannot reach {_origin(url)}: {text}") from None
+    except (TimeoutError, OSError) as exc:
+        raise DeliveryError(f"cannot reach {_origin(url)}: {exc.strerror or exc or 'timed out'}") from None
+
+
+def _retry_after(value: str | None) -> float | None:
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None  # an HTTP date: our own backoff is good enough
+
+
+def _origin(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
