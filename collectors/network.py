@@ -6,6 +6,7 @@ every socket to its process, which costs far more than a count and needs root.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -73,6 +74,22 @@ def count_tcp_states(table: str) -> dict[str, int]:
         state = TCP_STATES.get(fields[3].upper(), "unknown")
         counts[state] = counts.get(state, 0) + 1
     return counts
+
+
+def listening_sockets(table: str) -> list[tuple[str, int]]:
+    """(address, port) of every LISTEN socket in the text of /proc/net/tcp or /proc/net/tcp6;
+    addresses as ipaddress prints them ("0.0.0.0", "::", "::ffff:127.0.0.1")."""
+    listeners = []
+    for line in table.splitlines()[1:]:
+        fields = line.split(None, 4)
+        if len(fields) < 4 or fields[3].upper() != "0A":
+            continue
+        address_hex, _, port_hex = fields[1].partition(":")
+        raw = bytes.fromhex(address_hex)
+        # The kernel prints each 32-bit word of the address in host (little-endian) byte order.
+        packed = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+        listeners.append((str(ipaddress.ip_address(packed)), int(port_hex, 16)))
+    return listeners
 
 
 def from_config(config) -> list[Collector]:
