@@ -8,6 +8,7 @@ memory only. Every session is set up read-only with lock and statement timeouts 
 from __future__ import annotations
 
 import logging
+import math
 import re
 import threading
 import time
@@ -16,7 +17,7 @@ from typing import Any
 
 from agent.config import DatabaseConfig
 from agent.redact import redact, register_secret
-from collectors.database.engines import ENGINES, Engine
+from collectors.database.engines import ENGINES, Engine, driver_package
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,10 @@ class DatabaseError(Exception):
 
 
 def odbc_quote(value: str) -> str:
-    """An ODBC connection-string value, braced so that ';' and '}' in it are safe."""
+    """An ODBC connection-string value, braced only when it must be (';', braces, edge spaces):
+    psqlODBC keeps the braces of DATABASE={name} as part of the name, so plain values stay plain."""
+    if value and not any(ch in value for ch in ";{}=") and value == value.strip():
+        return value
     return "{" + value.replace("}", "}}") + "}"
 
 
@@ -52,41 +56,97 @@ def dsn_value(dsn: str, key: str) -> str | None:
     return value[1:-1].replace("}}", "}") if value.startswith("{") else value
 
 
-def describe_error(exc: Exception, target: DatabaseConfig, timeout: float | None = None) -> DatabaseError:
-    """Turn a pyodbc error into one line a specialist understands, naming the target."""
+# What the drivers say (lower case) and what it means. SQLSTATEs are checked first; these
+# fragments cover drivers that report a generic state (psqlodbc: 08001 for every login failure).
+_LOGIN_FAILED = ("password authentication failed", "access denied for user", "login failed for user",
+                 "no pg_hba.conf entry", "authentication failed")
+_CATALOG_MISSING = ("unknown database", "cannot open database", "to database '")
+_LOCK_TIMEOUT = ("lock timeout", "lock wait timeout", "lock request time out")
+_STATEMENT_TIMEOUT = ("statement timeout", "max_statement_time", "query timeout", "timeout expired",
+                      "query execution was interrupted")
+_REFUSED = ("connection refused", "(111)")
+_UNKNOWN_HOST = ("could not translate host name", "unknown server host", "unknown mysql server host",
+                 "name or service not known", "server is not found")
+_LOST = ("server closed the connection", "terminating connection", "lost connection", "gone away",
+         "no connection to the server", "communication link failure", "connection reset",
+         "could not receive data", "could not send data", "broken pipe", "connection was killed",
+         "connection is closed", "the connection is broken")
+_PERMISSION = ("permission denied", "command denied", "access denied; you need", "permission was denied",
+               "must be superuser", "insufficient privilege")
+
+
+def describe_error(exc: Exception, target: DatabaseConfig, timeout: float | None = None, *,
+                   login: bool = False, lock_timeout: float | None = None,
+                   catalog: str | None = None) -> DatabaseError:
+    """Turn a pyodbc error into one line a specialist understands, naming the target and the cause.
+
+    ``login`` says the error came while connecting (a timeout then means an unanswered login,
+    not a slow query); ``timeout``/``lock_timeout`` (seconds) are quoted in timeout messages;
+    ``catalog`` names the catalog being opened, for a "does not exist" answer.
+    """
     state = exc.args[0] if exc.args and isinstance(exc.args[0], str) else ""
     text = " ".join(str(a) for a in exc.args[1:]) if len(exc.args) > 1 else str(exc)
     lowered = text.lower()
     where = f"database {target.name!r}"
     engine = ENGINES[target.engine]
-    if state == "IM002" or "can't open lib" in lowered or "file not found" in lowered and "lib" in lowered:
+    user = dsn_value(target.dsn, "UID") or dsn_value(target.dsn, "USER") or "?"
+
+    def has(fragments: tuple[str, ...]) -> bool:
+        return any(fragment in lowered for fragment in fragments)
+
+    if state == "IM002" or "can't open lib" in lowered or "data source name not found" in lowered:
         driver = dsn_value(target.dsn, "DRIVER") or "(none named)"
-        return DatabaseError(f"{where}: ODBC driver {driver} is not installed; install the Debian package "
-                             f"{engine.driver_package} (odbcinst -q -d lists the installed drivers)", "driver_missing")
-    if state in ("28000", "28P01") or "password authentication failed" in lowered or "access denied" in lowered \
-            or "login failed" in lowered:
-        user = dsn_value(target.dsn, "UID") or dsn_value(target.dsn, "USER") or "?"
-        return DatabaseError(f"{where}: login failed for user {user!r} (wrong password or no access)", "login_failed")
-    if state in ("HYT00", "HYT01", "57014") or "timeout" in lowered or "canceling statement" in lowered \
-            or "max_statement_time" in lowered or "query execution was interrupted" in lowered:
+        return DatabaseError(f"{where}: ODBC driver {driver!r} is not installed; install the Debian package "
+                             f"{driver_package(driver, engine)} (odbcinst -q -d lists the installed drivers)",
+                             "driver_missing")
+    if login and (state == "3D000" or has(_CATALOG_MISSING)
+                  or ('database "' in lowered and "does not exist" in lowered)):
+        name = catalog or dsn_value(target.dsn, engine.database_key) or "?"
+        return DatabaseError(f"{where}: catalog {name!r} does not exist or user {user!r} may not open it",
+                             "unreachable")
+    if state in ("28000", "28P01") or has(_LOGIN_FAILED):
+        return DatabaseError(f"{where}: login failed for user {user!r} (wrong password or no access)",
+                             "login_failed")
+    address = _address(target.dsn)
+    if has(_UNKNOWN_HOST):
+        return DatabaseError(f"{where}: cannot reach {address}: unknown host", "unreachable")
+    if has(_REFUSED) and (login or state.startswith("08") or state == "HY000"):
+        return DatabaseError(f"{where}: cannot reach {address}: connection refused", "unreachable")
+    if login and (state in ("HYT00", "HYT01") or "timeout" in lowered or "timed out" in lowered
+                  or "(110)" in lowered or "system error: 110" in lowered):
+        return DatabaseError(f"{where}: cannot reach {address}: no answer (login timed out)", "unreachable")
+    if state == "55P03" or has(_LOCK_TIMEOUT):
+        limit = f" after {lock_timeout:g}s" if lock_timeout else ""
+        return DatabaseError(f"{where}: query gave up waiting for a lock{limit}", "timeout")
+    if state in ("HYT00", "HYT01", "57014") or has(_STATEMENT_TIMEOUT):
         limit = f" after {timeout:g}s" if timeout else ""
         return DatabaseError(f"{where}: query timed out{limit}", "timeout")
-    if state.startswith("08") or "could not connect" in lowered or "can't connect" in lowered \
-            or "connection refused" in lowered or "server closed the connection" in lowered \
-            or "no connection to the server" in lowered or "lost connection" in lowered:
-        server = dsn_value(target.dsn, "SERVER") or "?"
-        port = dsn_value(target.dsn, "PORT")
-        address = f"{server}:{port}" if port else server
+    if state in ("57P01", "57P02", "57P03", "08S01", "08003", "08007") or has(_LOST):
+        return DatabaseError(f"{where}: connection to {address} lost (server stopped or restarted, "
+                             "or the session was killed)", "unreachable")
+    if state.startswith("08") or "could not connect" in lowered or "can't connect" in lowered:
         return DatabaseError(f"{where}: cannot reach {address}: {_first_line(text)}", "unreachable")
-    if state == "42501" or "permission denied" in lowered or "command denied" in lowered:
+    if state == "42501" or has(_PERMISSION):
         return DatabaseError(f"{where}: permission denied: {_first_line(text)}", "permission")
     return DatabaseError(f"{where}: {_first_line(text)} (SQLSTATE {state or '?'})", "query")
 
 
+def _address(dsn: str) -> str:
+    """host[:port] from the DSN, as the error messages name it."""
+    server = dsn_value(dsn, "SERVER") or dsn_value(dsn, "HOST") or dsn_value(dsn, "SERVERNAME") or "?"
+    port = dsn_value(dsn, "PORT")
+    return f"{server}:{port}" if port else server
+
+
 def _first_line(text: str) -> str:
-    # Drop the driver's bracketed prefixes: "[unixODBC][Driver]..." -> the message itself.
-    text = re.sub(r"^(\[[^\]]*\])+\s*", "", text.strip())
-    return text.splitlines()[0][:300] if text else "unknown error"
+    """The driver's message itself: without "[unixODBC][Driver]" prefixes, severity words, native
+    error numbers and the "(SQLExecDirectW)" call name, first line only."""
+    text = re.sub(r"^\s*(\[[^\]]*\]\s*)+", "", text.strip())
+    line = text.splitlines()[0] if text else ""
+    line = re.sub(r"^(ERROR|FATAL|PANIC):\s+", "", line)
+    line = re.sub(r"(\s*\(-?\d+\))*\s*\(SQL\w+\)\s*$", "", line)
+    line = line.strip().rstrip(";").strip()
+    return line[:300] or "unknown error"
 
 
 class Connection:
@@ -111,13 +171,17 @@ class Connection:
         dsn = self.target.dsn
         if catalog is not None:
             dsn = with_key(dsn, self.engine.database_key, odbc_quote(catalog))
-        if self.engine.name == "mssql" and dsn_value(dsn, "ApplicationIntent") is None:
-            dsn = with_key(dsn, "ApplicationIntent", "ReadOnly")
+        # The server-side statement timeout fires first; the client-side one only catches a
+        # server or network that stops answering altogether.
+        values = {"read_timeout_s": str(math.ceil(self.target.query_timeout) + 2)}
+        for key, template in self.engine.dsn_defaults:
+            if dsn_value(dsn, key) is None:
+                dsn = with_key(dsn, key, template.format(**values))
         try:
             password = self.target.password()
         except OSError as exc:
-            raise DatabaseError(f"database {self.target.name!r}: cannot read password_file: {exc.strerror}",
-                                "login_failed") from None
+            raise DatabaseError(f"database {self.target.name!r}: cannot read password_file "
+                                f"{self.target.password_file}: {exc.strerror}", "login_failed") from None
         if self.target.password_env and password is None:
             raise DatabaseError(f"database {self.target.name!r}: environment variable "
                                 f"{self.target.password_env} is not set", "login_failed")
@@ -130,17 +194,17 @@ class Connection:
         import pyodbc
 
         try:
-            handle = pyodbc.connect(self._connection_string(catalog), timeout=max(1, int(self.target.login_timeout)),
+            handle = pyodbc.connect(self._connection_string(catalog), timeout=max(1, math.ceil(self.target.login_timeout)),
                                     autocommit=True)
         except pyodbc.Error as exc:
-            raise describe_error(exc, self.target) from None
+            raise describe_error(exc, self.target, login=True, catalog=catalog) from None
         try:
-            handle.timeout = max(1, int(round(self.target.query_timeout)))  # SQL_ATTR_QUERY_TIMEOUT
+            handle.timeout = max(1, math.ceil(self.target.query_timeout))  # SQL_ATTR_QUERY_TIMEOUT
         except pyodbc.Error:
             pass  # psqlodbc refuses it; the session's statement_timeout bounds queries there
         values = {
             "lock_ms": int(self.lock_timeout * 1000),
-            "lock_s": max(1, int(round(self.lock_timeout))),
+            "lock_s": max(1, math.ceil(self.lock_timeout)),
             "statement_ms": int(self.target.query_timeout * 1000),
             "statement_s": f"{self.target.query_timeout:g}",
         }
@@ -150,7 +214,7 @@ class Connection:
                 cursor.execute(statement.format(**values))
         except pyodbc.Error as exc:
             handle.close()
-            raise describe_error(exc, self.target) from None
+            raise describe_error(exc, self.target, login=True, catalog=catalog) from None
         finally:
             cursor.close()
         return handle
@@ -178,8 +242,7 @@ class Connection:
             cursor = handle.cursor()
             try:
                 if catalog is not None and not self.engine.reconnect_per_catalog and catalog != self._current_catalog:
-                    cursor.execute(self.engine.use_statement(catalog))
-                    self._current_catalog = catalog
+                    self._use(cursor, catalog)
                 cursor.execute(sql, *params) if params else cursor.execute(sql)
                 # Some statements (multi-statement batches) yield result sets after counts.
                 while cursor.description is None and cursor.nextset():
@@ -190,7 +253,7 @@ class Connection:
                 rows = cursor.fetchmany(max_rows) if max_rows else cursor.fetchall()
                 return [dict(zip(columns, row, strict=True)) for row in rows]
             except pyodbc.Error as exc:
-                error = describe_error(exc, self.target, self.target.query_timeout)
+                error = describe_error(exc, self.target, self.target.query_timeout, lock_timeout=self.lock_timeout)
                 if error.kind in ("unreachable", "timeout"):
                     self._drop(catalog)  # a broken or cancelled handle is not reused
                 raise error from None
@@ -200,6 +263,16 @@ class Connection:
                 except pyodbc.Error:
                     pass
                 log.debug("%s: query took %.3fs", self.target.name, time.monotonic() - started)
+
+    def _use(self, cursor: Any, catalog: str) -> None:
+        import pyodbc
+
+        try:
+            cursor.execute(self.engine.use_statement(catalog))
+        except pyodbc.Error as exc:
+            # Reported like a failed open: "catalog 'x' does not exist or user 'u' may not open it".
+            raise describe_error(exc, self.target, login=True, catalog=catalog) from None
+        self._current_catalog = catalog
 
     def scalar(self, sql: str, params: Sequence[Any] = (), catalog: str | None = None) -> Any:
         rows = self.query(sql, params, catalog=catalog, max_rows=1)
@@ -219,11 +292,18 @@ class Connection:
             except Exception:  # noqa: BLE001, S110 - already broken
                 pass
 
-    def close(self) -> None:
-        with self._lock:
+    def close(self, wait: float = 5.0) -> None:
+        """Close every handle. A query still running (a hung server) keeps its handle: waiting
+        at most ``wait`` seconds for it, the connection is marked closed and left to the OS."""
+        acquired = self._lock.acquire(timeout=wait)
+        try:
             self._closed = True
-            for key in list(self._handles):
-                self._drop(key)
+            if acquired:
+                for key in list(self._handles):
+                    self._drop(key)
+        finally:
+            if acquired:
+                self._lock.release()
 
 
 def connect(target: DatabaseConfig) -> Connection:

@@ -13,7 +13,6 @@ from tests.diagnostics.security_helpers import lab_postgres, password_env, run_c
 # collectors/database/connection.py opens a PostgreSQL catalog with DATABASE={name}; psqlODBC
 # (13.02) does not strip the braces and asks for a database literally named "{name}". Remove these
 # marks once the connection layer passes plain names to psqlODBC (strict: an XPASS fails the run).
-CATALOG_BRACES_BUG = pytest.mark.xfail(strict=True, reason="connection.py braces DATABASE= for psqlODBC")
 
 
 @pytest.fixture
@@ -33,7 +32,6 @@ def databases(lab):
             lab.drop_database(name)
 
 
-@CATALOG_BRACES_BUG
 def test_public_create_is_flagged_per_database_and_schema(lab, databases):
     open_db, clean_db = databases
     lab.execute_admin(["GRANT CREATE ON SCHEMA public TO PUBLIC", "CREATE SCHEMA shared",
@@ -48,7 +46,6 @@ def test_public_create_is_flagged_per_database_and_schema(lab, databases):
     assert found[f"{open_db}.shared"].evidence == {"owner": "postgres"}
 
 
-@CATALOG_BRACES_BUG
 def test_without_a_databases_list_every_connectable_database_is_walked(lab, databases):
     open_db, _ = databases
     lab.execute_admin("GRANT CREATE ON SCHEMA public TO PUBLIC", open_db)

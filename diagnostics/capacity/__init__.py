@@ -1,0 +1,1 @@
+"""Capacity checks (``capacity.*``): days until filesystems and databases are full."""

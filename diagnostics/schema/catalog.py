@@ -1,0 +1,531 @@
+"""The schema checks' shared catalog reader: tables, columns, indexes and foreign keys of every
+catalog a target diagnoses, read in five set-based statements per catalog (never one query per
+table) into plain Python structures, once per diagnose run.
+
+Which catalogs: the target's ``databases = [...]``, else the DSN's own database.
+How each engine is reached: PostgreSQL reconnects per catalog (``catalog=``), SQL Server
+switches with ``USE``, MariaDB/MySQL reads ``information_schema`` filtered by schema name.
+
+The result is cached on the target's open connection, so the eight ``schema.*`` checks of one
+run share one read; the next run opens a new connection and reads afresh.
+
+Every statement returns the same column names on every engine (``schema_name``,
+``table_name`` ...), so :func:`build_catalog` is engine-neutral apart from SQL Server's column
+types, which are assembled from ``sys.columns``' type/max_length/precision/scale.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import weakref
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from collectors.database.connection import dsn_value
+from collectors.database.engines import ENGINES
+from diagnostics.base import Check, CheckContext, Finding
+from diagnostics.checkkit import number, truthy
+
+#: statements of the catalog read; names are the same on every engine
+STATEMENTS = ("tables", "columns", "indexes", "index_columns", "foreign_keys")
+
+#: Upper bound on the rows of one catalog statement (about 200 columns per table at 20,000
+#: tables). A catalog beyond it is reported as an error rather than analysed half-read, which
+#: would make every index that was not read look missing.
+MAX_CATALOG_ROWS = 4_000_000
+
+# -- PostgreSQL: pg_catalog, per catalog over its own connection -------------------------------
+
+# Ordinary and partitioned tables of the application: not system schemas, not partitions (their
+# parent is the table people work with), not tables that belong to an extension.
+_PG_USER_TABLES = """
+    SELECT c.oid, n.nspname AS schema_name, c.relname AS table_name, c.reltuples
+    FROM pg_catalog.pg_class AS c
+    JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p')
+      AND NOT c.relispartition
+      AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+      AND n.nspname NOT LIKE 'pg\\_toast%'
+      AND n.nspname NOT LIKE 'pg\\_temp\\_%'
+      AND c.oid NOT IN (SELECT d.objid FROM pg_catalog.pg_depend AS d
+                        WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.deptype = 'e')
+"""
+
+# Rows other than "tables" name their table by table_id (the oid): at 20,000 tables the
+# driver spends more time on repeated schema and table names than the server spends reading.
+POSTGRESQL = {
+    "current_catalog": "SELECT current_database() AS catalog_name",
+    "tables": f"""
+WITH user_tables AS ({_PG_USER_TABLES})
+SELECT t.oid::bigint AS table_id, t.schema_name, t.table_name,
+       CASE WHEN t.reltuples < 0 THEN NULL ELSE t.reltuples::bigint END AS row_count
+FROM user_tables AS t
+""",  # noqa: S608 - composed of constants at import
+    "columns": f"""
+WITH user_tables AS ({_PG_USER_TABLES})
+SELECT t.oid::bigint AS table_id, a.attname AS column_name, a.attnum AS ordinal,
+       pg_catalog.format_type(a.atttypid, a.atttypmod) AS data_type,
+       (NOT a.attnotnull)::int AS is_nullable
+FROM user_tables AS t
+JOIN pg_catalog.pg_attribute AS a ON a.attrelid = t.oid
+WHERE a.attnum > 0 AND NOT a.attisdropped
+""",  # noqa: S608 - composed of constants at import
+    "indexes": f"""
+WITH user_tables AS ({_PG_USER_TABLES})
+SELECT t.oid::bigint AS table_id, i.relname AS index_name,
+       x.indisprimary::int AS is_primary, x.indisunique::int AS is_unique,
+       (x.indexrelid IN (SELECT k.conindid FROM pg_catalog.pg_constraint AS k
+                         WHERE k.contype IN ('p', 'u', 'x')))::int AS is_constraint,
+       am.amname AS access_method,
+       (x.indpred IS NOT NULL)::int AS is_partial
+FROM user_tables AS t
+JOIN pg_catalog.pg_index AS x ON x.indrelid = t.oid
+JOIN pg_catalog.pg_class AS i ON i.oid = x.indexrelid
+JOIN pg_catalog.pg_am AS am ON am.oid = i.relam
+WHERE x.indisvalid
+""",  # noqa: S608 - composed of constants at import
+    # One row per index column; column_name is NULL for an expression. indoption bit 1 = DESC;
+    # INCLUDE columns come after the indnkeyatts key columns.
+    "index_columns": f"""
+WITH user_tables AS ({_PG_USER_TABLES})
+SELECT t.oid::bigint AS table_id, i.relname AS index_name, k.position,
+       a.attname AS column_name,
+       (k.position > x.indnkeyatts)::int AS is_included,
+       COALESCE(((x.indoption::int2[])[k.position - 1] & 1) = 1, false)::int AS is_descending
+FROM user_tables AS t
+JOIN pg_catalog.pg_index AS x ON x.indrelid = t.oid
+JOIN pg_catalog.pg_class AS i ON i.oid = x.indexrelid
+CROSS JOIN LATERAL unnest(x.indkey::int2[]) WITH ORDINALITY AS k(attnum, position)
+LEFT JOIN pg_catalog.pg_attribute AS a ON a.attrelid = x.indrelid AND a.attnum = k.attnum AND k.attnum > 0
+WHERE x.indisvalid
+""",  # noqa: S608 - composed of constants at import
+    "foreign_keys": f"""
+WITH user_tables AS ({_PG_USER_TABLES})
+SELECT t.oid::bigint AS table_id, k.conname AS constraint_name, col.position,
+       a.attname AS column_name, rn.nspname AS referenced_schema, rc.relname AS referenced_table
+FROM user_tables AS t
+JOIN pg_catalog.pg_constraint AS k ON k.conrelid = t.oid AND k.contype = 'f'
+CROSS JOIN LATERAL unnest(k.conkey) WITH ORDINALITY AS col(attnum, position)
+JOIN pg_catalog.pg_attribute AS a ON a.attrelid = t.oid AND a.attnum = col.attnum
+JOIN pg_catalog.pg_class AS rc ON rc.oid = k.confrelid
+JOIN pg_catalog.pg_namespace AS rn ON rn.oid = rc.relnamespace
+""",  # noqa: S608 - composed of constants at import
+}
+
+# -- MariaDB / MySQL: information_schema, filtered by schema (= catalog) -----------------------
+# The monitor sees a schema's rows only with some privilege on it; REFERENCES is enough and
+# reads no data (README, "Database grants"). Within one schema the table name is its id.
+
+MYSQL = {
+    "current_catalog": "SELECT DATABASE() AS catalog_name",
+    "tables": """
+SELECT table_name AS table_id, table_schema AS schema_name, table_name, table_rows AS row_count
+FROM information_schema.tables
+WHERE table_schema = ? AND table_type = 'BASE TABLE'
+""",
+    # Also the columns of views; build_catalog keeps those of the tables read above.
+    "columns": """
+SELECT table_name AS table_id, column_name, ordinal_position AS ordinal,
+       column_type AS data_type, CASE WHEN is_nullable = 'YES' THEN 1 ELSE 0 END AS is_nullable
+FROM information_schema.columns
+WHERE table_schema = ?
+""",
+    # No partial indexes in MariaDB/MySQL; a UNIQUE index is the unique constraint itself.
+    "indexes": """
+SELECT DISTINCT table_name AS table_id, index_name,
+       CASE WHEN index_name = 'PRIMARY' THEN 1 ELSE 0 END AS is_primary,
+       CASE WHEN non_unique = 0 THEN 1 ELSE 0 END AS is_unique,
+       CASE WHEN non_unique = 0 THEN 1 ELSE 0 END AS is_constraint,
+       index_type AS access_method, 0 AS is_partial
+FROM information_schema.statistics
+WHERE table_schema = ?
+""",
+    # column_name is NULL for a MySQL 8 functional key part; sub_part is a prefix length.
+    "index_columns": """
+SELECT table_name AS table_id, index_name, seq_in_index AS position,
+       CASE WHEN sub_part IS NULL THEN column_name
+            ELSE CONCAT(column_name, '(', sub_part, ')') END AS column_name,
+       0 AS is_included, CASE WHEN collation = 'D' THEN 1 ELSE 0 END AS is_descending
+FROM information_schema.statistics
+WHERE table_schema = ?
+""",
+    "foreign_keys": """
+SELECT table_name AS table_id, constraint_name, ordinal_position AS position, column_name,
+       referenced_table_schema AS referenced_schema, referenced_table_name AS referenced_table
+FROM information_schema.key_column_usage
+WHERE table_schema = ? AND referenced_table_name IS NOT NULL
+""",
+}
+
+# -- SQL Server: sys.* catalog views of the catalog switched to with USE -----------------------
+# The monitor login needs VIEW DEFINITION in the database (or VIEW ANY DEFINITION) to see
+# tables it does not own. table_id is sys.tables.object_id.
+
+MSSQL = {
+    "current_catalog": "SELECT DB_NAME() AS catalog_name",
+    "tables": """
+SELECT t.object_id AS table_id, s.name AS schema_name, t.name AS table_name, p.row_count
+FROM sys.tables AS t
+JOIN sys.schemas AS s ON s.schema_id = t.schema_id
+LEFT JOIN (SELECT object_id, SUM(rows) AS row_count
+           FROM sys.partitions
+           WHERE index_id IN (0, 1)
+           GROUP BY object_id) AS p ON p.object_id = t.object_id
+WHERE t.is_ms_shipped = 0
+""",
+    # type_name/max_length (bytes, -1 = max)/precision/scale become data_type in Python.
+    "columns": """
+SELECT c.object_id AS table_id, c.name AS column_name, c.column_id AS ordinal,
+       ty.name AS type_name, c.max_length, c.precision, c.scale, c.is_nullable
+FROM sys.columns AS c
+JOIN sys.tables AS t ON t.object_id = c.object_id
+JOIN sys.types AS ty ON ty.user_type_id = c.user_type_id
+WHERE t.is_ms_shipped = 0
+""",
+    # type 0 is the heap itself, not an index; disabled and hypothetical indexes do no work.
+    "indexes": """
+SELECT i.object_id AS table_id, i.name AS index_name,
+       i.is_primary_key AS is_primary, i.is_unique,
+       CAST(CASE WHEN i.is_primary_key = 1 OR i.is_unique_constraint = 1 THEN 1 ELSE 0 END AS bit) AS is_constraint,
+       i.type_desc AS access_method, i.has_filter AS is_partial
+FROM sys.indexes AS i
+JOIN sys.tables AS t ON t.object_id = i.object_id
+WHERE t.is_ms_shipped = 0 AND i.type > 0 AND i.is_disabled = 0 AND i.is_hypothetical = 0
+""",
+    # key_ordinal is 0 for INCLUDE columns (and for columnstore columns, which have no order).
+    "index_columns": """
+SELECT i.object_id AS table_id, i.name AS index_name, ic.key_ordinal AS position,
+       c.name AS column_name, ic.is_included_column AS is_included, ic.is_descending_key AS is_descending
+FROM sys.indexes AS i
+JOIN sys.index_columns AS ic ON ic.object_id = i.object_id AND ic.index_id = i.index_id
+JOIN sys.columns AS c ON c.object_id = ic.object_id AND c.column_id = ic.column_id
+JOIN sys.tables AS t ON t.object_id = i.object_id
+WHERE t.is_ms_shipped = 0 AND i.type > 0 AND i.is_disabled = 0 AND i.is_hypothetical = 0
+""",
+    "foreign_keys": """
+SELECT fk.parent_object_id AS table_id, fk.name AS constraint_name,
+       fkc.constraint_column_id AS position, c.name AS column_name,
+       rs.name AS referenced_schema, rt.name AS referenced_table
+FROM sys.foreign_keys AS fk
+JOIN sys.foreign_key_columns AS fkc ON fkc.constraint_object_id = fk.object_id
+JOIN sys.tables AS t ON t.object_id = fk.parent_object_id
+JOIN sys.columns AS c ON c.object_id = fkc.parent_object_id AND c.column_id = fkc.parent_column_id
+JOIN sys.tables AS rt ON rt.object_id = fk.referenced_object_id
+JOIN sys.schemas AS rs ON rs.schema_id = rt.schema_id
+WHERE t.is_ms_shipped = 0
+""",
+}
+
+QUERIES: Mapping[str, Mapping[str, str]] = {"postgresql": POSTGRESQL, "mysql": MYSQL, "mssql": MSSQL}
+
+#: access methods whose index can serve a search on its leading columns (left prefix)
+BTREE_METHODS = frozenset({"btree", "BTREE", "CLUSTERED", "NONCLUSTERED"})
+
+
+# -- the structures ---------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    name: str
+    data_type: str  # as the engine writes it: "character varying(50)", "nvarchar(100)", "int(11)"
+    nullable: bool
+    ordinal: int
+
+
+@dataclass(slots=True)
+class Index:
+    name: str
+    primary: bool
+    unique: bool
+    #: backs a PRIMARY KEY / UNIQUE constraint (drop the constraint, not the index)
+    constraint: bool
+    method: str  # btree, hash, gin ... / BTREE, FULLTEXT ... / CLUSTERED, NONCLUSTERED ...
+    partial: bool  # WHERE clause (PostgreSQL) / filtered index (SQL Server)
+    #: key columns in order; None stands for an expression
+    key_columns: tuple[str | None, ...] = ()
+    descending: tuple[bool, ...] = ()
+    included: frozenset[str] = frozenset()
+
+    @property
+    def has_expression(self) -> bool:
+        return any(c is None for c in self.key_columns)
+
+    @property
+    def plain(self) -> bool:
+        """A whole-table index on plain columns: the only kind the checks compare."""
+        return not self.partial and not self.has_expression and bool(self.key_columns)
+
+    @property
+    def btree(self) -> bool:
+        return self.method in BTREE_METHODS
+
+    @property
+    def keys(self) -> tuple[tuple[str | None, bool], ...]:
+        """(column, descending) pairs: two indexes with equal keys order rows the same way."""
+        return tuple(zip(self.key_columns, self.descending, strict=True))
+
+    def describe(self) -> str:
+        """``ix_a (a, b DESC) INCLUDE (c)`` for evidence."""
+        keys = ", ".join(f"{c or '<expr>'}{' DESC' if d else ''}" for c, d in self.keys)
+        text = f"{self.name} ({keys})"
+        if self.included:
+            text += f" INCLUDE ({', '.join(sorted(self.included))})"
+        flags = [f for f, on in (("primary key", self.primary), ("unique", self.unique and not self.primary),
+                                 ("partial", self.partial)) if on]
+        return text + (f" [{', '.join(flags)}]" if flags else "")
+
+
+@dataclass(frozen=True, slots=True)
+class ForeignKey:
+    name: str
+    columns: tuple[str, ...]  # in constraint order
+    referenced_schema: str | None
+    referenced_table: str
+
+
+@dataclass(slots=True)
+class Table:
+    catalog: str
+    schema: str | None  # None on MariaDB/MySQL, where the catalog is the schema
+    name: str
+    rows: int | None  # the engine's estimate
+    columns: list[Column] = field(default_factory=list)
+    indexes: list[Index] = field(default_factory=list)
+    foreign_keys: list[ForeignKey] = field(default_factory=list)
+
+    @property
+    def qualified(self) -> str:
+        """catalog.schema.table (catalog.table on MariaDB/MySQL) for a finding's object."""
+        return ".".join(p for p in (self.catalog, self.schema, self.name) if p)
+
+    @property
+    def primary_key(self) -> Index | None:
+        return next((i for i in self.indexes if i.primary), None)
+
+
+@dataclass
+class Catalog:
+    """Every table of the catalogs a target diagnoses."""
+
+    engine: str
+    catalogs: tuple[str, ...]
+    tables: list[Table]
+
+    def quote(self, identifier: str) -> str:
+        return ENGINES[self.engine].quote(identifier)
+
+    def sql_name(self, table: Table) -> str:
+        """The table as written in a statement a person runs: [cat].[schema].[t] on SQL Server
+        (three-part names work in ALTER/CREATE/DROP INDEX), "schema"."t" on PostgreSQL (run in
+        the table's database), `db`.`t` on MariaDB/MySQL."""
+        if self.engine == "postgresql":
+            parts = (table.schema, table.name)
+        else:
+            parts = (table.catalog, table.schema, table.name)
+        return ".".join(self.quote(p) for p in parts if p)
+
+    def run_in(self, table: Table) -> str:
+        """Appended to a statement: where to run it (a PostgreSQL statement cannot name another
+        database; the other engines' statements name it themselves)."""
+        return f" (in database {table.catalog})" if self.engine == "postgresql" else ""
+
+    def column_list(self, columns: Sequence[str]) -> str:
+        return ", ".join(self.quote(c) for c in columns)
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+class CatalogError(RuntimeError):
+    """The catalog could not be read completely; the message says why and what to change."""
+
+
+_cache: weakref.WeakKeyDictionary[Any, dict[tuple[str, ...], Catalog]] = weakref.WeakKeyDictionary()
+_cache_lock = threading.Lock()
+_read_locks: weakref.WeakKeyDictionary[Any, threading.Lock] = weakref.WeakKeyDictionary()
+
+
+def read_catalog(ctx: CheckContext) -> Catalog:
+    """The catalog(s) of ``ctx``'s target, read once per open connection (that is, per run)."""
+    with _cache_lock:
+        per_connection = _cache.setdefault(ctx.db, {})
+        read_lock = _read_locks.setdefault(ctx.db, threading.Lock())
+    with read_lock:
+        names = catalog_names(ctx)
+        if names not in per_connection:
+            own = dsn_value(ctx.target.dsn, ENGINES[ctx.engine].database_key)
+            per_connection[names] = _read(ctx.db, ctx.engine, names, own)
+        return per_connection[names]
+
+
+def catalog_names(ctx: CheckContext) -> tuple[str, ...]:
+    """The target's ``databases``, else the DSN's own database (asked of the server)."""
+    if ctx.target.databases:
+        return tuple(ctx.target.databases)
+    current = ctx.db.scalar(QUERIES[ctx.engine]["current_catalog"])
+    if not current:
+        raise CatalogError(f"target {ctx.target.name!r} names no database in its dsn: list the catalogs "
+                           f"to diagnose under databases = [...]")
+    return (str(current),)
+
+
+def _read(db: Any, engine: str, names: Sequence[str], own: str | None = None) -> Catalog:
+    """Read ``names``; ``own`` is the DSN's database, read over the connection already open."""
+    statements = QUERIES[engine]
+    tables: list[Table] = []
+    for name in names:
+        # MariaDB filters information_schema by schema name; the others read "their" catalog.
+        if engine == "mysql":
+            params, where = (name,), None
+        else:
+            params, where = (), (None if name == own else name)
+        rows = {}
+        for statement in STATEMENTS:
+            result = db.query(statements[statement], params, catalog=where, max_rows=MAX_CATALOG_ROWS)
+            if len(result) >= MAX_CATALOG_ROWS:
+                raise CatalogError(f"catalog {name}: more than {MAX_CATALOG_ROWS} rows in {statement}; "
+                                   f"diagnose fewer catalogs per target")
+            rows[statement] = result
+        tables.extend(build_catalog(engine, name, rows).tables)
+    return Catalog(engine, tuple(names), tables)
+
+
+def build_catalog(engine: str, catalog: str, rows: Mapping[str, Sequence[Mapping[str, Any]]]) -> Catalog:
+    """Tables of ``catalog`` from the rows of the five statements (columns as in QUERIES)."""
+    tables: dict[Any, Table] = {}
+    for row in rows["tables"]:
+        count = row["row_count"]
+        schema = None if engine == "mysql" else row["schema_name"]
+        tables[row["table_id"]] = Table(catalog, schema, row["table_name"],
+                                        None if count is None else int(number(count)))
+
+    for row in sorted(rows["columns"], key=lambda r: int(r["ordinal"])):
+        table = tables.get(row["table_id"])
+        if table is not None:  # MariaDB also lists the columns of views
+            data_type = mssql_type(row) if engine == "mssql" else str(row["data_type"])
+            table.columns.append(Column(row["column_name"], data_type, truthy(row["is_nullable"]), int(row["ordinal"])))
+
+    indexes: dict[tuple[Any, str], Index] = {}
+    for row in rows["indexes"]:
+        table = tables.get(row["table_id"])
+        if table is None or row["index_name"] is None:
+            continue
+        index = Index(row["index_name"], truthy(row["is_primary"]), truthy(row["is_unique"]),
+                      truthy(row["is_constraint"]), str(row["access_method"]), truthy(row["is_partial"]))
+        indexes[(row["table_id"], row["index_name"])] = index
+        table.indexes.append(index)
+    _attach_index_columns(indexes, rows["index_columns"])
+
+    constraints: dict[tuple[Any, str], list[Mapping[str, Any]]] = {}
+    for row in rows["foreign_keys"]:
+        constraints.setdefault((row["table_id"], row["constraint_name"]), []).append(row)
+    for (table_id, name), members in constraints.items():
+        table = tables.get(table_id)
+        if table is None:
+            continue
+        members.sort(key=lambda r: int(r["position"]))
+        first = members[0]
+        referenced_schema = first["referenced_schema"]
+        if engine == "mysql" and referenced_schema == catalog:
+            referenced_schema = None
+        table.foreign_keys.append(ForeignKey(name, tuple(r["column_name"] for r in members),
+                                             referenced_schema, first["referenced_table"]))
+    return Catalog(engine, (catalog,), list(tables.values()))
+
+
+def _attach_index_columns(indexes: Mapping[tuple[Any, str], Index], rows: Sequence[Mapping[str, Any]]) -> None:
+    members: dict[tuple[Any, str], list[Mapping[str, Any]]] = {}
+    for row in rows:
+        members.setdefault((row["table_id"], row["index_name"]), []).append(row)
+    for key, index in indexes.items():
+        columns = members.get(key, [])
+        keyed = sorted((r for r in columns if not truthy(r["is_included"]) and int(r["position"]) > 0),
+                       key=lambda r: int(r["position"]))
+        index.key_columns = tuple(r["column_name"] for r in keyed)
+        index.descending = tuple(truthy(r["is_descending"]) for r in keyed)
+        # INCLUDE columns, and SQL Server columnstore columns (position 0: no key order)
+        index.included = frozenset(r["column_name"] for r in columns
+                                   if (truthy(r["is_included"]) or int(r["position"]) <= 0) and r["column_name"])
+
+
+# SQL Server types whose max_length is in bytes of two-byte characters, or with a length at all
+_MSSQL_UNICODE = frozenset({"nchar", "nvarchar"})
+_MSSQL_SIZED = frozenset({"char", "varchar", "binary", "varbinary", "nchar", "nvarchar"})
+_MSSQL_PRECISE = frozenset({"decimal", "numeric"})
+_MSSQL_SCALED = frozenset({"datetime2", "datetimeoffset", "time"})
+
+
+def mssql_type(row: Mapping[str, Any]) -> str:
+    """A sys.columns row's type as T-SQL writes it: nvarchar(50), varchar(max), decimal(18,2)."""
+    name = str(row["type_name"])
+    if name in _MSSQL_SIZED:
+        length = int(row["max_length"])
+        if length == -1:
+            return f"{name}(max)"
+        return f"{name}({length // 2 if name in _MSSQL_UNICODE else length})"
+    if name in _MSSQL_PRECISE:
+        return f"{name}({int(row['precision'])},{int(row['scale'])})"
+    if name in _MSSQL_SCALED:
+        return f"{name}({int(row['scale'])})"
+    return name
+
+
+def base_type(data_type: str) -> str:
+    """The type without length/precision: "character varying(50)" -> "character varying",
+    "int(11) unsigned" -> "int unsigned", "nvarchar(max)" -> "nvarchar"."""
+    return " ".join(re.sub(r"\([^)]*\)", " ", data_type).lower().split())
+
+
+# -- the base of every schema check, and the statements the checks recommend -------------------
+
+class SchemaCheck(Check):
+    """A normalization check: analyses the shared catalog read in ``findings(ctx, catalog)``."""
+
+    engines = frozenset({"mssql", "postgresql", "mysql"})
+    queries = QUERIES  # the catalog read every schema check shares
+
+    def run(self, ctx: CheckContext) -> Iterator[Finding]:
+        yield from self.findings(ctx, read_catalog(ctx))
+
+    def findings(self, ctx: CheckContext, catalog: Catalog) -> Iterator[Finding]:
+        raise NotImplementedError
+
+
+_NAME_LIMIT = {"postgresql": 63, "mysql": 64, "mssql": 128}
+
+
+def new_index_name(catalog: Catalog, table: Table, columns: Sequence[str]) -> str:
+    """ix_<table>_<columns>, within the engine's identifier length, not taken on the table."""
+    limit = _NAME_LIMIT[catalog.engine]
+    name = "_".join(["ix", table.name, *[re.sub(r"\W", "", c) for c in columns]])[:limit]
+    taken = {i.name.lower() for i in table.indexes}
+    suffix = 2
+    while name.lower() in taken:
+        name = f"{name[:limit - 4]}_{suffix}"
+        suffix += 1
+    return name
+
+
+def create_index_sql(catalog: Catalog, table: Table, columns: Sequence[str]) -> str:
+    """The CREATE INDEX statement for ``columns`` of ``table``, identifiers quoted."""
+    name = catalog.quote(new_index_name(catalog, table, columns))
+    target = f"{catalog.sql_name(table)} ({catalog.column_list(columns)})"
+    if catalog.engine == "postgresql":
+        return f"CREATE INDEX CONCURRENTLY {name} ON {target};"
+    if catalog.engine == "mssql":
+        return f"CREATE NONCLUSTERED INDEX {name} ON {target};"
+    return f"CREATE INDEX {name} ON {target};"
+
+
+def drop_index_sql(catalog: Catalog, table: Table, index: Index) -> str:
+    """The statement that removes ``index``: DROP INDEX, or DROP CONSTRAINT when it backs a
+    UNIQUE constraint (the engine refuses to drop such an index directly)."""
+    name = catalog.quote(index.name)
+    if catalog.engine == "mysql":
+        return f"ALTER TABLE {catalog.sql_name(table)} DROP INDEX {name};"
+    if index.constraint:
+        return f"ALTER TABLE {catalog.sql_name(table)} DROP CONSTRAINT {name};"
+    if catalog.engine == "postgresql":
+        return f"DROP INDEX CONCURRENTLY {catalog.quote(table.schema or 'public')}.{name};"
+    return f"DROP INDEX {name} ON {catalog.sql_name(table)};"

@@ -1,0 +1,108 @@
+"""schema.inconsistent_column_type: the same column name with different types across tables
+(COMPANY_ID int in one table, nvarchar(20) in another).
+
+Why it matters: joins and comparisons on such columns convert implicitly, which can turn an
+index seek into a scan (SQL Server converts the varchar side to nvarchar, MariaDB compares
+numbers to strings as doubles), and values fit in one table but not in the other.
+
+Logic: over every table of the target's catalogs, group columns by name (case-insensitive,
+minus the generic names in ``ignore_names``) and compare their types, without length/precision
+when ``ignore_length`` (the default). A name with two or more types is reported once, with each
+type, how many tables use it and examples. Warning when the types are of different kinds
+(number vs text, date vs text ...), else info.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+
+from diagnostics.base import CheckContext, Finding
+from diagnostics.schema.catalog import Catalog, Column, SchemaCheck, Table, base_type
+
+#: names so generic that different types across tables are expected
+GENERIC_NAMES = [
+    "id", "name", "title", "description", "code", "type", "kind", "status", "state", "value", "note", "notes",
+    "comment", "comments", "detail", "details", "key", "label", "data", "text", "version", "date",
+    "created", "updated", "created_at", "updated_at", "modified", "deleted", "active", "sort", "position",
+]
+
+_KINDS = {
+    "integer": ("tinyint", "smallint", "mediumint", "int", "integer", "bigint", "int2", "int4", "int8", "serial",
+                "bigserial", "smallserial", "year"),
+    "decimal": ("decimal", "numeric", "money", "smallmoney", "number"),
+    "float": ("real", "float", "double", "double precision", "float4", "float8"),
+    "text": ("char", "varchar", "nchar", "nvarchar", "text", "ntext", "tinytext", "mediumtext", "longtext",
+             "character", "character varying", "bpchar", "citext", "enum", "set", "sysname", "xml", "json",
+             "jsonb"),
+    "datetime": ("date", "datetime", "datetime2", "smalldatetime", "datetimeoffset", "time", "timestamp",
+                 "timestamp without time zone", "timestamp with time zone", "time without time zone",
+                 "time with time zone", "timestamptz", "interval"),
+    "boolean": ("bit", "boolean", "bool"),
+    "binary": ("binary", "varbinary", "image", "bytea", "blob", "tinyblob", "mediumblob", "longblob"),
+    "uuid": ("uuid", "uniqueidentifier"),
+}
+_KIND_OF = {name: kind for kind, names in _KINDS.items() for name in names}
+
+
+def type_kind(data_type: str) -> str:
+    """integer, decimal, float, text, datetime, boolean, binary, uuid, or the base type itself."""
+    base = base_type(data_type)
+    for word in (base, base.replace(" unsigned", "").replace(" zerofill", "")):
+        if word in _KIND_OF:
+            return _KIND_OF[word]
+    return base
+
+
+class InconsistentColumnType(SchemaCheck):
+    id = "schema.inconsistent_column_type"
+    title = "The same column name with different types across tables"
+    defaults = {"ignore_names": GENERIC_NAMES, "ignore_length": True}
+
+    def findings(self, ctx: CheckContext, catalog: Catalog) -> Iterator[Finding]:
+        ignored = {name.lower() for name in ctx.options["ignore_names"]}
+        type_of = base_type if ctx.options["ignore_length"] else (lambda t: t.lower())
+        by_name: dict[str, list[tuple[Table, Column]]] = {}
+        for table in catalog.tables:
+            for column in table.columns:
+                if column.name.lower() not in ignored:
+                    by_name.setdefault(column.name.lower(), []).append((table, column))
+        for uses in by_name.values():
+            variants = Counter(type_of(column.data_type) for _, column in uses)
+            if len(variants) < 2:
+                continue
+            yield self._finding(ctx, catalog, uses, variants, type_of)
+
+    def _finding(self, ctx, catalog: Catalog, uses, variants: Counter, type_of) -> Finding:
+        name = uses[0][1].name
+        majority = max(variants, key=lambda v: (variants[v], v))
+        # the exact type to converge on: the most common full spelling within the majority
+        target = Counter(c.data_type for _, c in uses if type_of(c.data_type) == majority).most_common(1)[0][0]
+        minority = [(t, c) for t, c in uses if type_of(c.data_type) != majority]
+        kinds = {type_kind(c.data_type) for _, c in uses}
+        catalogs = {t.catalog for t, _ in uses}
+        scope = next(iter(catalogs)) if len(catalogs) == 1 else "*"
+        obj = ".".join([scope, *(["*"] if catalog.engine != "mysql" else []), "*", name])
+        examples = {variant: [f"{t.qualified} ({c.data_type})" for t, c in uses if type_of(c.data_type) == variant][:5]
+                    for variant in variants}
+        statements = [f"{alter_type_sql(catalog, t, c, target)}{catalog.run_in(t)}" for t, c in minority[:3]]
+        more = f" (and {len(minority) - 3} more tables)" if len(minority) > 3 else ""
+        summary = (f"column {name} has {len(variants)} types across {len(uses)} tables: "
+                   + ", ".join(f"{v} ({n})" for v, n in variants.most_common()))
+        return self.finding(
+            ctx, "warning" if len(kinds) > 1 else "info", obj, summary,
+            f"use one type for {name} everywhere ({target}, as in {variants[majority]} tables): "
+            + " ".join(statements) + more,
+            variants=dict(variants.most_common()), kinds=sorted(kinds), tables=len(uses), examples=examples)
+
+
+def alter_type_sql(catalog: Catalog, table: Table, column: Column, data_type: str) -> str:
+    """The statement changing ``column`` of ``table`` to ``data_type``, keeping its nullability."""
+    name, col = catalog.sql_name(table), catalog.quote(column.name)
+    null = "NULL" if column.nullable else "NOT NULL"
+    if catalog.engine == "postgresql":
+        return f"ALTER TABLE {name} ALTER COLUMN {col} TYPE {data_type} USING {col}::{data_type};"
+    if catalog.engine == "mssql":
+        return f"ALTER TABLE {name} ALTER COLUMN {col} {data_type} {null};"
+    # MODIFY restates the whole column: carry over its DEFAULT and COMMENT too
+    return f"ALTER TABLE {name} MODIFY {col} {data_type} {null};"

@@ -1,0 +1,37 @@
+"""schema.wide_table: tables with ``min_columns`` (35) or more columns.
+
+Why it matters: wide rows fit fewer to a page, so every scan and cache holds fewer rows; wide
+tables usually mix several things (a repeating group, rarely used detail, 1:1 extensions).
+
+Logic: column count >= ``min_columns`` is info, >= ``warning_columns`` (100) a warning.
+Evidence says how many columns are nullable (often optional detail that can move out).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from diagnostics.base import CheckContext, Finding
+from diagnostics.schema.catalog import Catalog, SchemaCheck
+
+
+class WideTable(SchemaCheck):
+    id = "schema.wide_table"
+    title = "Tables with very many columns"
+    defaults = {"min_columns": 35, "warning_columns": 100}
+
+    def findings(self, ctx: CheckContext, catalog: Catalog) -> Iterator[Finding]:
+        for table in catalog.tables:
+            count = len(table.columns)
+            if count < ctx.options["min_columns"]:
+                continue
+            nullable = sum(1 for c in table.columns if c.nullable)
+            key = table.primary_key
+            keyed_by = f" keyed by {', '.join(c for c in key.key_columns if c)}" if key else ""
+            yield self.finding(
+                ctx, "warning" if count >= ctx.options["warning_columns"] else "info", table.qualified,
+                f"table has {count} columns",
+                f"split {table.name}: move column groups that are read or written together (or rarely) into "
+                f"1:1 side tables{keyed_by}, and repeating groups (e.g. PHONE1..n) into child rows",
+                columns=count, nullable_columns=nullable, rows=table.rows,
+                min_columns=ctx.options["min_columns"])

@@ -1,0 +1,68 @@
+"""schema.unindexed_foreign_key on real PostgreSQL and MariaDB: a foreign key without an index
+and a composite key whose index covers only one column are found; an index leading with the key
+columns, also in another order, counts. MariaDB creates such indexes itself; the defect is
+planted the way it happens there: dropped with foreign_key_checks=0."""
+
+from __future__ import annotations
+
+from tests.diagnostics.schema_support import planted_fixture
+
+PARENTS = [
+    "CREATE TABLE companies (id int NOT NULL PRIMARY KEY, title varchar(80))",
+    "CREATE TABLE branches (company_id int NOT NULL, branch_no int NOT NULL, PRIMARY KEY (company_id, branch_no))",
+]
+CHILDREN = [
+    # defect: no index on company_id
+    "CREATE TABLE visits (id int NOT NULL PRIMARY KEY, company_id int, "
+    "CONSTRAINT fk_visits_company FOREIGN KEY (company_id) REFERENCES companies (id))",
+    # twin: a composite index leading with the key column covers it
+    "CREATE TABLE invoices (id int NOT NULL PRIMARY KEY, company_id int, "
+    "CONSTRAINT fk_invoices_company FOREIGN KEY (company_id) REFERENCES companies (id))",
+    "CREATE INDEX ix_invoices_company_id ON invoices (company_id, id)",
+    # defect: composite key, index on its first column only
+    "CREATE TABLE stock_moves (id int NOT NULL PRIMARY KEY, company_id int, branch_no int, "
+    "CONSTRAINT fk_moves_branch FOREIGN KEY (company_id, branch_no) REFERENCES branches (company_id, branch_no))",
+    "CREATE INDEX ix_stock_moves_company ON stock_moves (company_id)",
+    # twin: composite key covered by an index with the key columns in another order
+    "CREATE TABLE shipments (id int NOT NULL PRIMARY KEY, company_id int, branch_no int, "
+    "CONSTRAINT fk_shipments_branch FOREIGN KEY (company_id, branch_no) REFERENCES branches (company_id, branch_no))",
+    "CREATE INDEX ix_shipments_branch ON shipments (branch_no, company_id, id)",
+]
+DDL = {
+    "postgresql": [*PARENTS, *CHILDREN],
+    "mysql": [
+        *PARENTS, *CHILDREN,
+        "SET SESSION foreign_key_checks = 0",
+        "ALTER TABLE visits DROP INDEX fk_visits_company",
+        "ALTER TABLE stock_moves DROP INDEX fk_moves_branch",
+        "ALTER TABLE shipments DROP INDEX fk_shipments_branch",
+        "SET SESSION foreign_key_checks = 1",
+    ],
+}
+erp = planted_fixture(DDL)
+
+
+def test_unindexed_keys_are_found_and_covered_twins_are_not(erp):
+    found = erp.by_object("schema.unindexed_foreign_key")
+    assert set(found) == {
+        erp.obj("visits", "fk_visits_company"),
+        erp.obj("stock_moves", "fk_moves_branch"),
+    }
+
+
+def test_recommendation_is_the_covering_create_index(erp):
+    found = erp.by_object("schema.unindexed_foreign_key")
+    visits = found[erp.obj("visits", "fk_visits_company")]
+    moves = found[erp.obj("stock_moves", "fk_moves_branch")]
+    assert visits.severity == "warning"
+    assert moves.evidence["columns"] == ["company_id", "branch_no"]
+    assert moves.evidence["references"].endswith("branches")
+    if erp.engine == "postgresql":
+        assert visits.recommendation.endswith(
+            f'CREATE INDEX CONCURRENTLY "ix_visits_company_id" ON "public"."visits" ("company_id"); '
+            f'(in database {erp.database})')
+        assert 'CREATE INDEX CONCURRENTLY "ix_stock_moves_company_id_branch_no" ON "public"."stock_moves" ' \
+            '("company_id", "branch_no");' in moves.recommendation
+    else:
+        assert visits.recommendation.endswith(
+            f"CREATE INDEX `ix_visits_company_id` ON `{erp.database}`.`visits` (`company_id`);")
