@@ -1,0 +1,66 @@
+"""``remote diagnose --record``: each reached host's findings go into the local work-record store,
+under that host's name, through the same engine the daemon uses (open once, note changes,
+resolve when a re-test is clean).
+
+ADAPTER, for the lead: ``agent/records`` was being built alongside this issue and had no
+diagnostics-to-records entry point yet. :func:`record_findings` calls its public API
+(``Store.open``, ``RecordEngine.evaluate_findings``) directly; once the daemon has its own
+"findings -> records" function, call that here instead and delete :func:`ran_pairs`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from agent.config import Config
+from agent.remote.fleet import HostResult
+from agent.remote.hosts import HostSpec
+from agent.remote.output import findings_from_json
+from diagnostics.base import Finding
+
+
+def ran_pairs(findings: Iterable[Finding], errors: Iterable[dict], targets: Iterable[str],
+              prefixes: Sequence[str]) -> set[tuple[str, str]]:
+    """(check, target) pairs that ran cleanly: a finding that is gone recovers only there.
+
+    Every selected check counts as run on every target the host reported on (findings, errors,
+    or the inventory's targets), except the pairs with an error and targets that could not be
+    reached at all (an error without a check).
+    """
+    from diagnostics.registry import select
+
+    findings, errors = list(findings), list(errors)
+    seen = set(targets) | {f.target for f in findings} | {str(e.get("target")) for e in errors if e.get("target")}
+    unreachable = {str(e.get("target")) for e in errors if not e.get("check")}
+    failed = {(str(e.get("check")), str(e.get("target"))) for e in errors if e.get("check")}
+    return {(check.id, target) for check in select(tuple(prefixes)) for target in seen - unreachable} - failed
+
+
+def record_findings(config: Config, results: Sequence[HostResult], specs: Sequence[HostSpec],
+                    prefixes: Sequence[str] = ()) -> list[str]:
+    """Feed every ok host's findings to the record engine; returns one line per host changed."""
+    from agent.records.engine import RecordEngine
+    from agent.records.store import Store, store_path
+
+    by_name = {spec.name: spec for spec in specs}
+    lines: list[str] = []
+    store = Store.open(store_path(config.agent.state_dir))
+    try:
+        for result in results:
+            if not result.ok or not result.result:
+                continue
+            host = str(result.result.get("host") or result.host)
+            engine = RecordEngine(store, config, host, sinks=[sink.name for sink in config.sinks])
+            findings = findings_from_json(result.result)
+            errors = [e for e in result.result.get("errors") or [] if isinstance(e, dict)]
+            spec = by_name.get(result.host)
+            # Agentless: the inventory's databases (host checks do not run); agent mode: the
+            # host checks ran on the host itself, its databases show in findings and errors.
+            targets = [db.name for db in spec.databases] if spec and result.mode == "agentless" else [host]
+            changes = engine.evaluate_findings(findings, ran_pairs(findings, errors, targets, prefixes), host=host)
+            if changes:
+                kinds = ", ".join(sorted({f"{sum(1 for c in changes if c.kind == k)} {k}" for k in {c.kind for c in changes}}))
+                lines.append(f"{result.host}: work records {kinds}")
+    finally:
+        store.close()
+    return lines
