@@ -2,10 +2,8 @@
 under that host's name, through the same engine the daemon uses (open once, note changes,
 resolve when a re-test is clean).
 
-ADAPTER, for the lead: ``agent/records`` was being built alongside this issue and had no
-diagnostics-to-records entry point yet. :func:`record_findings` calls its public API
-(``Store.open``, ``RecordEngine.evaluate_findings``) directly; once the daemon has its own
-"findings -> records" function, call that here instead and delete :func:`ran_pairs`.
+Which (check, target) pairs ran is worked out here, since a remote host's targets are not this
+machine's config; the rest is :func:`agent.records.service.record_findings`.
 """
 
 from __future__ import annotations
@@ -39,28 +37,26 @@ def ran_pairs(findings: Iterable[Finding], errors: Iterable[dict], targets: Iter
 def record_findings(config: Config, results: Sequence[HostResult], specs: Sequence[HostSpec],
                     prefixes: Sequence[str] = ()) -> list[str]:
     """Feed every ok host's findings to the record engine; returns one line per host changed."""
-    from agent.records.engine import RecordEngine
-    from agent.records.store import Store, store_path
+    from agent.records import service
+    from diagnostics.runner import DiagnoseResult
 
     by_name = {spec.name: spec for spec in specs}
     lines: list[str] = []
-    store = Store.open(store_path(config.agent.state_dir))
-    try:
-        for result in results:
-            if not result.ok or not result.result:
-                continue
-            host = str(result.result.get("host") or result.host)
-            engine = RecordEngine(store, config, host, sinks=[sink.name for sink in config.sinks])
-            findings = findings_from_json(result.result)
-            errors = [e for e in result.result.get("errors") or [] if isinstance(e, dict)]
-            spec = by_name.get(result.host)
-            # Agentless: the inventory's databases (host checks do not run); agent mode: the
-            # host checks ran on the host itself, its databases show in findings and errors.
-            targets = [db.name for db in spec.databases] if spec and result.mode == "agentless" else [host]
-            changes = engine.evaluate_findings(findings, ran_pairs(findings, errors, targets, prefixes), host=host)
-            if changes:
-                kinds = ", ".join(sorted({f"{sum(1 for c in changes if c.kind == k)} {k}" for k in {c.kind for c in changes}}))
-                lines.append(f"{result.host}: work records {kinds}")
-    finally:
-        store.close()
+    for result in results:
+        if not result.ok or not result.result:
+            continue
+        host = str(result.result.get("host") or result.host)
+        findings = findings_from_json(result.result)
+        errors = [e for e in result.result.get("errors") or [] if isinstance(e, dict)]
+        spec = by_name.get(result.host)
+        # Agentless: the inventory's databases (host checks do not run); agent mode: the
+        # host checks ran on the host itself, its databases show in findings and errors.
+        targets = [db.name for db in spec.databases] if spec and result.mode == "agentless" else [host]
+        diagnosed = DiagnoseResult(host=host, started_at=str(result.result.get("started_at") or ""),
+                                   duration_seconds=0.0, findings=findings, errors=errors)
+        changes = service.record_findings(config, diagnosed, host=host,
+                                          ran=ran_pairs(findings, errors, targets, prefixes))
+        if changes:
+            kinds = ", ".join(sorted({f"{sum(1 for c in changes if c.kind == k)} {k}" for k in {c.kind for c in changes}}))
+            lines.append(f"{result.host}: work records {kinds}")
     return lines
