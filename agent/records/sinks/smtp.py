@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import smtplib
 import socket
+from collections.abc import Sequence
 from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any
 
+from agent.config import SinkConfig
 from agent.records import render
 from agent.records.sinks.base import DeliveryError, Sink, read_secret, tls_context
 
@@ -26,34 +28,41 @@ class SmtpSink(Sink):
         if not config.mail_to:
             raise DeliveryError(f"sink {self.name}: mail_to is empty", permanent=True)
         message = build_message(event, config.mail_from or f"l4agent@{socket.gethostname()}", config.mail_to)
-        password = read_secret(config.password_env, config.password_file, f"sink {self.name} password")
-        port = config.port or (587 if config.starttls else 25)
-        try:
-            if port == IMPLICIT_TLS_PORT:
-                client: smtplib.SMTP = smtplib.SMTP_SSL(config.host, port, timeout=self.timeout,
-                                                        context=tls_context(config))
-            else:
-                client = smtplib.SMTP(config.host, port, timeout=self.timeout)
-            with client:
+        deliver(config, message, self.timeout)
+
+
+def deliver(config: SinkConfig, message: EmailMessage, timeout: float, to_addrs: Sequence[str] | None = None) -> None:
+    """Send ``message`` through the smtp sink ``config`` (STARTTLS or implicit TLS, login);
+    raises DeliveryError, ``permanent`` for answers a retry will not change."""
+    password = read_secret(config.password_env, config.password_file, f"sink {config.name} password") \
+        if config.username else None
+    port = config.port or (587 if config.starttls else 25)
+    try:
+        if port == IMPLICIT_TLS_PORT:
+            client: smtplib.SMTP = smtplib.SMTP_SSL(config.host, port, timeout=timeout, context=tls_context(config))
+        else:
+            client = smtplib.SMTP(config.host, port, timeout=timeout)
+        with client:
+            client.ehlo()
+            if config.starttls and port != IMPLICIT_TLS_PORT:
+                client.starttls(context=tls_context(config))
                 client.ehlo()
-                if config.starttls and port != IMPLICIT_TLS_PORT:
-                    client.starttls(context=tls_context(config))
-                    client.ehlo()
-                if config.username:
-                    client.login(config.username, password or "")
-                client.send_message(message)
-        except smtplib.SMTPNotSupportedError as exc:
-            raise DeliveryError(f"{config.host}:{port}: {exc} (STARTTLS or AUTH not offered)", permanent=True) from None
-        except smtplib.SMTPRecipientsRefused as exc:
-            refused = "; ".join(f"{rcpt}: {code} {msg.decode('utf-8', 'replace')}"
-                                for rcpt, (code, msg) in exc.recipients.items())
-            raise DeliveryError(f"{config.host}:{port} refused {refused}", permanent=True) from None
-        except smtplib.SMTPResponseException as exc:
-            text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
-            raise DeliveryError(f"{config.host}:{port} answered {exc.smtp_code} {text}",
-                                permanent=exc.smtp_code >= 500) from None
-        except (smtplib.SMTPException, OSError) as exc:
-            raise DeliveryError(f"cannot send via {config.host}:{port}: {exc}") from None
+            if config.username:
+                client.login(config.username, password or "")
+            client.send_message(message, to_addrs=list(to_addrs) if to_addrs else None)
+    except smtplib.SMTPNotSupportedError as exc:
+        raise DeliveryError(f"{config.host}:{port}: {exc} (STARTTLS or AUTH not offered; "
+                            "set starttls = false for a server without STARTTLS)", permanent=True) from None
+    except smtplib.SMTPRecipientsRefused as exc:
+        refused = "; ".join(f"{rcpt}: {code} {msg.decode('utf-8', 'replace')}"
+                            for rcpt, (code, msg) in exc.recipients.items())
+        raise DeliveryError(f"{config.host}:{port} refused {refused}", permanent=True) from None
+    except smtplib.SMTPResponseException as exc:
+        text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+        raise DeliveryError(f"{config.host}:{port} answered {exc.smtp_code} {text}",
+                            permanent=exc.smtp_code >= 500) from None
+    except (smtplib.SMTPException, OSError) as exc:
+        raise DeliveryError(f"cannot send via {config.host}:{port}: {exc}") from None
 
 
 def build_message(event: dict[str, Any], mail_from: str, mail_to: tuple[str, ...]) -> EmailMessage:
