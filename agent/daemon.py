@@ -39,7 +39,7 @@ class Daemon:
         self.snapshot: Snapshot | None = None
         self.snapshot_time: float | None = None
         self.exposition = SnapshotCollector(lambda: self.snapshot)
-        self.registry = make_registry(self.exposition)
+        self._registry = None
         self.web = WebServer(config.agent.listen_host, config.agent.listen_port, config.agent.web)
         secure(self.web, config.agent.web)
         self.services: list[Service] = []
@@ -52,6 +52,14 @@ class Daemon:
         self.web.route("/", self._landing)
         for plugin in _plugins():
             plugin(self)
+
+    @property
+    def registry(self):
+        """A prometheus-client registry over the exposition, built on first use (the daemon
+        itself renders /metrics without prometheus-client)."""
+        if self._registry is None:
+            self._registry = make_registry(self.exposition)
+        return self._registry
 
     def on_snapshot(self, callback: Callable[[Snapshot], None]) -> None:
         """Call ``callback(snapshot)`` after every collection round, in the collection thread."""
@@ -103,6 +111,11 @@ class Daemon:
     def collect_now(self) -> Snapshot:
         snapshot = self.runner.run_once()
         self.snapshot, self.snapshot_time = snapshot, time.monotonic()
+        try:
+            # Render /metrics' share now, once per snapshot: a scrape then copies bytes.
+            self.exposition.snapshot_exposition(snapshot)
+        except Exception:  # noqa: BLE001 - a scrape renders (and reports) it instead
+            log.exception("rendering the exposition failed")
         for callback in list(self._subscribers):
             try:
                 callback(snapshot)
@@ -113,9 +126,7 @@ class Daemon:
     # -- routes ----------------------------------------------------------------------------
 
     def _metrics(self, request: Request) -> Response:
-        from prometheus_client.exposition import generate_latest
-
-        return Response(200, generate_latest(self.registry), CONTENT_TYPE)
+        return Response(200, self.exposition.exposition(), CONTENT_TYPE)
 
     def _healthz(self, request: Request) -> Response:
         if self.snapshot_time is None:
@@ -140,6 +151,7 @@ class Daemon:
 DAEMON_PLUGINS: list[str] = [
     "agent.records.service",
     "agent.history",
+    "diagnostics.service",  # reruns diagnostics; its findings feed agent.records.service's subscriber
     "exporters.report.status_page",  # after agent.records.service: it serves its JSON /records too
 ]
 

@@ -446,6 +446,12 @@ class PostgresServer(DbServer):
     # strings, and no psqlodbc_*.log files (Debian's odbcinst.ini sets CommLog=1).
     odbc_options = "BoolsAsChar=0;CommLog=0;Debug=0"
 
+    def __init__(self, port: int | None = None, extra_settings: dict[str, str] | None = None):
+        """`extra_settings`: postgresql.conf lines (name -> value as written in the file, e.g.
+        {"archive_mode": "on", "archive_command": "'false'"}) added after the defaults."""
+        self.extra_settings = dict(extra_settings or {})
+        super().__init__(port)
+
     def _locate_binaries(self) -> None:
         candidates = [
             Path(p).parent
@@ -495,6 +501,7 @@ class PostgresServer(DbServer):
             "pg_stat_statements.track": "all",
             "track_io_timing": "on",
             "logging_collector": "off",
+            **self.extra_settings,
         }
         with open(self.data_dir / "postgresql.conf", "a") as conf:
             conf.write("\n# l4agent test server\n")
@@ -558,6 +565,12 @@ class MariaDbServer(DbServer):
     admin_user = "root"
     default_database = None  # the monitor may not USE any schema but performance_schema
     stop_signal = signal.SIGTERM
+
+    def __init__(self, port: int | None = None, extra_options: Sequence[str] = ()):
+        """`extra_options`: mariadbd command-line options added last (they override the
+        defaults), e.g. ["--innodb-buffer-pool-size=8M"]."""
+        self.extra_options = list(extra_options)
+        super().__init__(port)
 
     def _locate_binaries(self) -> None:
         self.mariadbd = shutil.which("mariadbd", path="/usr/sbin:/usr/bin:/usr/local/sbin")
@@ -632,6 +645,7 @@ class MariaDbServer(DbServer):
             "--performance-schema-consumer-events-statements-history=ON",
             "--performance-schema-consumer-events-statements-history-long=ON",
             "--performance-schema-consumer-statements-digest=ON",
+            *self.extra_options,
         ]
 
     def execute_text(self, sql: str, database: str | None = None, timeout: float = 60.0) -> str:

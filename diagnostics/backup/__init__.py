@@ -1,0 +1,1 @@
+"""Backup checks (``backup.*``): history in msdb, WAL archiving, and the backup_dirs folders."""

@@ -1,0 +1,1 @@
+"""SQL performance checks (``perf.*``): top statements, indexes, bloat, blocking, caching, waits."""

@@ -1,0 +1,208 @@
+"""perf.top_query: the statements that cost the server most, by total time, CPU and reads.
+
+Sources: SQL Server ``sys.dm_exec_query_stats`` (per query_hash, since the plan was cached),
+PostgreSQL ``pg_stat_statements`` (since its last reset), MariaDB/MySQL
+``performance_schema.events_statements_summary_by_digest`` (since start-up or truncate).
+Each statement ranks the server's statements once, set-based, and returns only the top N of
+each ranking; a query is reported when it is also big enough in absolute terms to matter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from collectors.database.connection import DatabaseError
+from diagnostics.base import Check, CheckContext, Finding
+from diagnostics.checkkit import age, first_line, in_scope, number, qualified
+
+# total_elapsed_time / total_worker_time are microseconds, total_logical_reads 8 KB pages.
+# One sample text per query_hash: the statement of its costliest cached plan.
+MSSQL_RANKED = """
+WITH by_hash AS (
+    SELECT qs.query_hash,
+           SUM(qs.execution_count) AS execution_count,
+           SUM(qs.total_elapsed_time) AS total_elapsed_time,
+           SUM(qs.total_worker_time) AS total_worker_time,
+           SUM(qs.total_logical_reads) AS total_logical_reads,
+           SUM(qs.total_physical_reads) AS total_physical_reads,
+           MIN(qs.creation_time) AS creation_time,
+           MAX(qs.last_execution_time) AS last_execution_time
+    FROM sys.dm_exec_query_stats AS qs
+    GROUP BY qs.query_hash
+), ranked AS (
+    SELECT b.*,
+           RANK() OVER (ORDER BY b.total_elapsed_time DESC) AS time_rank,
+           RANK() OVER (ORDER BY b.total_worker_time DESC) AS cpu_rank,
+           RANK() OVER (ORDER BY b.total_logical_reads DESC) AS reads_rank,
+           SUM(b.total_elapsed_time) OVER () AS all_elapsed_time
+    FROM by_hash AS b
+)
+SELECT r.query_hash, r.execution_count, r.total_elapsed_time, r.total_worker_time,
+       r.total_logical_reads, r.total_physical_reads, r.creation_time, r.last_execution_time,
+       r.time_rank, r.cpu_rank, r.reads_rank, r.all_elapsed_time,
+       sample.database_name, sample.statement_text
+FROM ranked AS r
+OUTER APPLY (
+    SELECT TOP (1)
+           DB_NAME(COALESCE(st.dbid, plan_db.dbid)) AS database_name,
+           SUBSTRING(st.text, qs.statement_start_offset / 2 + 1,
+                     (CASE qs.statement_end_offset WHEN -1 THEN DATALENGTH(st.text)
+                      ELSE qs.statement_end_offset END - qs.statement_start_offset) / 2 + 1) AS statement_text
+    FROM sys.dm_exec_query_stats AS qs
+    CROSS APPLY sys.dm_exec_sql_text(qs.sql_handle) AS st
+    OUTER APPLY (SELECT CONVERT(int, pa.value) AS dbid
+                 FROM sys.dm_exec_plan_attributes(qs.plan_handle) AS pa
+                 WHERE pa.attribute = N'dbid') AS plan_db
+    WHERE qs.query_hash = r.query_hash
+    ORDER BY qs.total_elapsed_time DESC
+) AS sample
+WHERE r.time_rank <= ? OR r.cpu_rank <= ? OR r.reads_rank <= ?
+ORDER BY r.time_rank
+"""
+
+# Times in milliseconds; reads are shared buffer blocks (8 KB) hit or read.
+POSTGRESQL_RANKED = """
+SELECT * FROM (
+    SELECT s.queryid::text AS query_id, d.datname AS catalog_name, r.rolname AS user_name,
+           s.calls, s.total_exec_time AS total_ms, s.mean_exec_time AS mean_ms, s.rows,
+           s.shared_blks_hit + s.shared_blks_read AS read_count, s.shared_blks_read AS disk_reads,
+           left(s.query, 2000) AS query_text,
+           rank() OVER (ORDER BY s.total_exec_time DESC) AS time_rank,
+           rank() OVER (ORDER BY s.shared_blks_hit + s.shared_blks_read DESC) AS reads_rank,
+           sum(s.total_exec_time) OVER () AS all_total_ms
+    FROM pg_stat_statements AS s
+    LEFT JOIN pg_database AS d ON d.oid = s.dbid
+    LEFT JOIN pg_roles AS r ON r.oid = s.userid
+) AS ranked
+WHERE time_rank <= ? OR reads_rank <= ?
+ORDER BY time_rank
+"""
+
+# Timers are picoseconds; "reads" are rows examined (the engine counts no pages per digest).
+MYSQL_RANKED = """
+SELECT * FROM (
+    SELECT DIGEST AS query_id, SCHEMA_NAME AS catalog_name, COUNT_STAR AS calls,
+           SUM_TIMER_WAIT / 1000000000 AS total_ms, AVG_TIMER_WAIT / 1000000000 AS mean_ms,
+           SUM_ROWS_SENT AS rows_sent, SUM_ROWS_EXAMINED AS read_count, SUM_NO_INDEX_USED AS full_scans,
+           LEFT(DIGEST_TEXT, 2000) AS query_text,
+           RANK() OVER (ORDER BY SUM_TIMER_WAIT DESC) AS time_rank,
+           RANK() OVER (ORDER BY SUM_ROWS_EXAMINED DESC) AS reads_rank,
+           SUM(SUM_TIMER_WAIT) OVER () / 1000000000 AS all_total_ms
+    FROM performance_schema.events_statements_summary_by_digest
+    WHERE DIGEST IS NOT NULL
+) AS ranked
+WHERE time_rank <= ? OR reads_rank <= ?
+ORDER BY time_rank
+"""
+
+READS_UNIT = {"mssql": "logical reads (8 KB pages)", "postgresql": "shared blocks (8 KB) hit or read",
+              "mysql": "rows examined"}
+PLAN_HINT = {
+    "mssql": "read its actual execution plan",
+    "postgresql": "run EXPLAIN (ANALYZE, BUFFERS) on it",
+    "mysql": "run ANALYZE FORMAT=JSON on it",
+}
+
+
+def _normalized(engine: str, row: dict[str, Any]) -> dict[str, Any]:
+    """One statement's figures in common units: milliseconds, calls, reads."""
+    if engine == "mssql":
+        calls = int(number(row["execution_count"]))
+        total_ms = number(row["total_elapsed_time"]) / 1000.0
+        query_hash = row["query_hash"]
+        query_id = "0x" + query_hash.hex().upper() if isinstance(query_hash, bytes | bytearray) else str(query_hash)
+        return {
+            "query_id": query_id, "catalog": row.get("database_name"), "calls": calls,
+            "total_ms": total_ms, "mean_ms": total_ms / calls if calls else 0.0,
+            "cpu_ms": number(row["total_worker_time"]) / 1000.0,
+            "reads": number(row["total_logical_reads"]), "disk_reads": number(row["total_physical_reads"]),
+            "text": row.get("statement_text"), "all_total_ms": number(row["all_elapsed_time"]) / 1000.0,
+            "time_rank": int(row["time_rank"]), "cpu_rank": int(row["cpu_rank"]),
+            "reads_rank": int(row["reads_rank"]), "since": row.get("creation_time"),
+        }
+    return {
+        "query_id": str(row["query_id"]), "catalog": row.get("catalog_name"), "calls": int(number(row["calls"])),
+        "total_ms": number(row["total_ms"]), "mean_ms": number(row["mean_ms"]), "cpu_ms": None,
+        "reads": number(row["read_count"]), "disk_reads": row.get("disk_reads"), "text": row.get("query_text"),
+        "all_total_ms": number(row["all_total_ms"]), "time_rank": int(row["time_rank"]), "cpu_rank": None,
+        "reads_rank": int(row["reads_rank"]), "since": None, "full_scans": row.get("full_scans"),
+    }
+
+
+class TopQuery(Check):
+    id = "perf.top_query"
+    engines = frozenset({"mssql", "postgresql", "mysql"})
+    title = "statements costing the most total time, CPU or reads (top N, with calls and mean time)"
+    queries = {
+        "mssql": {"ranked": MSSQL_RANKED},
+        "postgresql": {"ranked": POSTGRESQL_RANKED},
+        "mysql": {"ranked": MYSQL_RANKED},
+    }
+    defaults = {
+        "top_n": 10,  # statements per ranking (time, CPU, reads); at most 100
+        "min_total_seconds": 60.0,  # total time (or CPU) a top statement must have taken
+        "min_reads": 1_000_000,  # reads a top-by-reads statement must have done (engine's unit)
+        "warning_share": 0.25,  # share of all statement time that makes it a warning
+        "warning_mean_ms": 1000.0,  # mean time per call that makes it a warning
+    }
+    max_rows = 300
+
+    def run(self, ctx: CheckContext) -> Iterator[Finding]:
+        top_n = max(1, min(100, int(ctx.options["top_n"])))
+        rankings = 3 if ctx.engine == "mssql" else 2
+        # The server ranks all its statements; candidates beyond top_n leave room for statements
+        # of catalogs outside this target's scope, which are dropped before ranking again here.
+        candidates = top_n * 3
+        try:
+            rows = ctx.query(self, "ranked", [candidates] * rankings, max_rows=rankings * candidates + 50)
+        except DatabaseError as exc:
+            if ctx.engine == "postgresql" and "pg_stat_statements" in str(exc):
+                raise DatabaseError(f"{exc}; statement statistics need the extension: add pg_stat_statements to "
+                                    "shared_preload_libraries and run CREATE EXTENSION pg_stat_statements in this "
+                                    "database", exc.kind) from None
+            raise
+        statements = [s for s in (_normalized(ctx.engine, row) for row in rows) if in_scope(ctx, s["catalog"])]
+        for key, rank in (("total_ms", "time_rank"), ("cpu_ms", "cpu_rank"), ("reads", "reads_rank")):
+            if rank == "cpu_rank" and ctx.engine != "mssql":
+                continue
+            for position, stats in enumerate(sorted(statements, key=lambda s: -s[key]), start=1):  # noqa: B023
+                stats[rank] = position
+        min_total_ms = number(ctx.options["min_total_seconds"]) * 1000.0
+        for stats in statements:
+            reasons = []
+            if stats["time_rank"] <= top_n and stats["total_ms"] >= min_total_ms:
+                reasons.append(f"#{stats['time_rank']} by total time")
+            if stats["cpu_rank"] is not None and stats["cpu_rank"] <= top_n and stats["cpu_ms"] >= min_total_ms:
+                reasons.append(f"#{stats['cpu_rank']} by CPU")
+            if stats["reads_rank"] <= top_n and stats["reads"] >= number(ctx.options["min_reads"]):
+                reasons.append(f"#{stats['reads_rank']} by reads")
+            if reasons:
+                yield self._finding(ctx, stats, reasons)
+
+    def _finding(self, ctx: CheckContext, stats: dict[str, Any], reasons: list[str]) -> Finding:
+        share = stats["total_ms"] / stats["all_total_ms"] if stats["all_total_ms"] else 0.0
+        heavy = share >= number(ctx.options["warning_share"]) or stats["mean_ms"] >= number(ctx.options["warning_mean_ms"])
+        summary = (f"top statement ({', '.join(reasons)}): {age(stats['total_ms'] / 1000.0)} in "
+                   f"{stats['calls']:,.0f} calls, mean {stats['mean_ms']:,.1f} ms, {share:.0%} of all statement time: "
+                   f"{first_line(stats['text'], 120)}")
+        recommendation = (f"tune this statement: {PLAN_HINT[ctx.engine]}, index the columns its WHERE/JOIN "
+                          "clauses filter on, fetch fewer rows, and have the application call it less often "
+                          "(cache the result) when its calls are frequent")
+        evidence: dict[str, Any] = {
+            "query_id": stats["query_id"], "catalog": stats["catalog"], "calls": stats["calls"],
+            "total_ms": round(stats["total_ms"], 1), "mean_ms": round(stats["mean_ms"], 3),
+            "share_of_total_time": round(share, 4), "reads": stats["reads"], "reads_unit": READS_UNIT[ctx.engine],
+            "rank_by_time": stats["time_rank"], "rank_by_reads": stats["reads_rank"],
+            "query": first_line(stats["text"], 2000),
+        }
+        if stats["cpu_ms"] is not None:
+            evidence.update(cpu_ms=round(stats["cpu_ms"], 1), rank_by_cpu=stats["cpu_rank"])
+        if stats.get("disk_reads") is not None:
+            evidence["disk_reads"] = stats["disk_reads"]
+        if stats.get("full_scans") is not None:
+            evidence["full_scans"] = stats["full_scans"]
+        if stats["since"] is not None:
+            evidence["cached_since"] = stats["since"]
+        return self.finding(ctx, "warning" if heavy else "info", qualified(stats["catalog"], f"query:{stats['query_id']}"),
+                            summary, recommendation, **evidence)

@@ -1,0 +1,197 @@
+"""perf.unused_index: indexes nobody reads, which every write still pays for.
+
+Usage counters only mean something after a full business cycle: the check reports nothing
+until the engine's statistics are at least ``min_stats_age`` old (PostgreSQL: since the
+database's stats_reset or the server start; SQL Server: since sqlserver_start_time; MariaDB:
+since start-up) and says how old they are. Primary keys, unique indexes and indexes that
+back a constraint or a foreign key are never proposed for dropping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from diagnostics.base import Check, CheckContext, Finding
+from diagnostics.checkkit import age, catalogs, in_scope, number, qualified, seconds_option, truthy
+
+POSTGRESQL_STATS_AGE = """
+SELECT EXTRACT(EPOCH FROM now() - COALESCE(d.stats_reset, pg_postmaster_start_time())) AS stats_age_seconds,
+       d.stats_reset, pg_postmaster_start_time() AS server_started
+FROM pg_stat_database AS d
+WHERE d.datname = current_database()
+"""
+
+POSTGRESQL_UNUSED = """
+SELECT current_database() AS catalog_name, s.schemaname, s.relname, s.indexrelname, s.idx_scan,
+       pg_relation_size(s.indexrelid) AS index_bytes, pg_get_indexdef(s.indexrelid) AS definition
+FROM pg_stat_user_indexes AS s
+JOIN pg_index AS x ON x.indexrelid = s.indexrelid
+WHERE s.idx_scan = 0
+  AND NOT x.indisunique AND NOT x.indisprimary AND x.indisvalid
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint AS k WHERE k.conindid = s.indexrelid)
+  AND pg_relation_size(s.indexrelid) >= ?
+ORDER BY pg_relation_size(s.indexrelid) DESC
+LIMIT ?
+"""
+
+MSSQL_STATS_AGE = """
+SELECT sqlserver_start_time, DATEDIFF(SECOND, sqlserver_start_time, GETDATE()) AS stats_age_seconds
+FROM sys.dm_os_sys_info
+"""
+
+# Documented columns of sys.indexes and sys.dm_db_index_usage_stats (no row: never used since
+# start-up); used_page_count from sys.dm_db_partition_stats is 8 KB pages. Run in each catalog.
+MSSQL_UNUSED = """
+SELECT DB_NAME() AS database_name, s.name AS schema_name, o.name AS table_name, i.name AS index_name,
+       i.index_id, i.type_desc, i.is_unique, i.is_primary_key, i.is_unique_constraint,
+       us.user_seeks, us.user_scans, us.user_lookups, us.user_updates, us.last_user_update,
+       ps.used_page_count
+FROM sys.indexes AS i
+JOIN sys.objects AS o ON o.object_id = i.object_id
+JOIN sys.schemas AS s ON s.schema_id = o.schema_id
+LEFT JOIN sys.dm_db_index_usage_stats AS us
+       ON us.database_id = DB_ID() AND us.object_id = i.object_id AND us.index_id = i.index_id
+OUTER APPLY (SELECT SUM(p.used_page_count) AS used_page_count
+             FROM sys.dm_db_partition_stats AS p
+             WHERE p.object_id = i.object_id AND p.index_id = i.index_id) AS ps
+WHERE o.type = 'U' AND o.is_ms_shipped = 0
+  AND i.type_desc = N'NONCLUSTERED' AND i.is_disabled = 0 AND i.is_hypothetical = 0
+  AND i.is_primary_key = 0 AND i.is_unique_constraint = 0 AND i.is_unique = 0
+  AND COALESCE(us.user_seeks, 0) + COALESCE(us.user_scans, 0) + COALESCE(us.user_lookups, 0) = 0
+  AND COALESCE(ps.used_page_count, 0) * 8192 >= ?
+ORDER BY COALESCE(us.user_updates, 0) DESC
+"""
+
+MYSQL_STATS_AGE = """
+SELECT VARIABLE_VALUE AS stats_age_seconds
+FROM information_schema.GLOBAL_STATUS
+WHERE VARIABLE_NAME = 'UPTIME'
+"""
+
+# Indexes of tables opened since start-up that no statement has read through (COUNT_STAR 0).
+MYSQL_UNUSED = """
+SELECT OBJECT_SCHEMA AS catalog_name, OBJECT_NAME AS table_name, INDEX_NAME AS index_name,
+       COUNT_STAR AS count_star
+FROM performance_schema.table_io_waits_summary_by_index_usage
+WHERE OBJECT_TYPE = 'TABLE' AND INDEX_NAME IS NOT NULL AND INDEX_NAME <> 'PRIMARY' AND COUNT_STAR = 0
+  AND OBJECT_SCHEMA NOT IN ('mysql', 'performance_schema', 'sys')
+ORDER BY OBJECT_SCHEMA, OBJECT_NAME, INDEX_NAME
+"""
+
+# Per schema with candidates: which indexes are unique, and which lead with a foreign key's
+# first column (InnoDB needs those). Visible with REFERENCES on the schema (README: "Database grants").
+MYSQL_INDEX_DEFINITIONS = """
+SELECT TABLE_NAME AS table_name, INDEX_NAME AS index_name, NON_UNIQUE AS non_unique, COLUMN_NAME AS first_column
+FROM information_schema.STATISTICS
+WHERE TABLE_SCHEMA = ? AND SEQ_IN_INDEX = 1
+"""
+
+MYSQL_FOREIGN_KEY_COLUMNS = """
+SELECT TABLE_NAME AS table_name, COLUMN_NAME AS column_name
+FROM information_schema.KEY_COLUMN_USAGE
+WHERE TABLE_SCHEMA = ? AND REFERENCED_TABLE_NAME IS NOT NULL AND ORDINAL_POSITION = 1
+"""
+
+
+class UnusedIndex(Check):
+    id = "perf.unused_index"
+    engines = frozenset({"mssql", "postgresql", "mysql"})
+    title = "indexes never read since the usage statistics began (only once those are old enough)"
+    queries = {
+        "postgresql": {"stats_age": POSTGRESQL_STATS_AGE, "unused": POSTGRESQL_UNUSED},
+        "mssql": {"stats_age": MSSQL_STATS_AGE, "unused": MSSQL_UNUSED},
+        "mysql": {"stats_age": MYSQL_STATS_AGE, "unused": MYSQL_UNUSED,
+                  "index_definitions": MYSQL_INDEX_DEFINITIONS, "foreign_key_columns": MYSQL_FOREIGN_KEY_COLUMNS},
+    }
+    defaults = {
+        "min_stats_age": "7d",  # usage statistics younger than this prove nothing
+        "min_index_bytes": 1_048_576,  # smaller indexes are not worth the finding (postgresql, mssql)
+        "top_n": 50,  # indexes reported per catalog at most
+    }
+    max_rows = 500
+
+    def run(self, ctx: CheckContext) -> Iterator[Finding]:
+        min_age = seconds_option(self, ctx, "min_stats_age")
+        top_n = max(1, min(500, int(ctx.options["top_n"])))
+        if ctx.engine == "mysql":
+            yield from self._mysql(ctx, min_age, top_n)
+            return
+        for catalog in catalogs(ctx):
+            stats = ctx.query(self, "stats_age", catalog=catalog)
+            stats_age = number(stats[0]["stats_age_seconds"]) if stats else 0.0
+            if stats_age < min_age:
+                continue  # too young to mean anything
+            params = [int(ctx.options["min_index_bytes"])] + ([top_n] if ctx.engine == "postgresql" else [])
+            rows = ctx.query(self, "unused", params, catalog=catalog)[:top_n]
+            for row in rows:
+                yield self._finding(ctx, row, stats_age, stats[0])
+
+    def _finding(self, ctx: CheckContext, row: dict[str, Any], stats_age: float, stats: dict[str, Any]) -> Finding:
+        since = {"stats_age_seconds": round(stats_age), "stats_since": age(stats_age) + " ago"}
+        if ctx.engine == "postgresql":
+            index = f"{ctx.db.quote(row['schemaname'])}.{ctx.db.quote(row['indexrelname'])}"
+            size = number(row["index_bytes"])
+            return self.finding(
+                ctx, "info", qualified(row["catalog_name"], row["schemaname"], row["relname"], row["indexrelname"]),
+                f"index never used in {age(stats_age)} of statistics ({size / 1048576:,.1f} MiB, slows every write)",
+                f"check replicas and monthly/yearly jobs do not need it, then: DROP INDEX CONCURRENTLY {index};",
+                idx_scan=row["idx_scan"], index_bytes=row["index_bytes"], definition=row["definition"],
+                stats_reset=stats.get("stats_reset"), server_started=stats.get("server_started"), **since,
+            )
+        index = ctx.db.quote(row["index_name"])
+        table = f"{ctx.db.quote(row['schema_name'])}.{ctx.db.quote(row['table_name'])}"
+        size = number(row["used_page_count"]) * 8192
+        return self.finding(
+            ctx, "info", qualified(row["database_name"], row["schema_name"], row["table_name"], row["index_name"]),
+            f"index never read in {age(stats_age)} since SQL Server started, but updated "
+            f"{number(row['user_updates']):,.0f} times ({size / 1048576:,.1f} MiB)",
+            f"check secondaries and monthly/yearly jobs do not need it, then: DROP INDEX {index} ON {table};",
+            user_seeks=row["user_seeks"], user_scans=row["user_scans"], user_lookups=row["user_lookups"],
+            user_updates=row["user_updates"], used_page_count=row["used_page_count"],
+            sqlserver_start_time=stats.get("sqlserver_start_time"), **since,
+        )
+
+    def _mysql(self, ctx: CheckContext, min_age: float, top_n: int) -> Iterator[Finding]:
+        stats = ctx.query(self, "stats_age")
+        stats_age = number(stats[0]["stats_age_seconds"]) if stats else 0.0
+        if stats_age < min_age:
+            return
+        by_schema: dict[str, list[dict[str, Any]]] = {}
+        for row in ctx.query(self, "unused"):
+            if in_scope(ctx, row["catalog_name"]):
+                by_schema.setdefault(row["catalog_name"], []).append(row)
+        for schema, candidates in by_schema.items():
+            definitions = {(d["table_name"], d["index_name"]): d
+                           for d in ctx.query(self, "index_definitions", [schema], max_rows=100_000)}
+            fk_columns = {(f["table_name"], f["column_name"])
+                          for f in ctx.query(self, "foreign_key_columns", [schema], max_rows=100_000)}
+            invisible = []
+            reported = 0
+            for row in candidates:
+                definition = definitions.get((row["table_name"], row["index_name"]))
+                if definition is None:
+                    invisible.append(f"{row['table_name']}.{row['index_name']}")
+                    continue
+                if not truthy(definition["non_unique"]) or (row["table_name"], definition["first_column"]) in fk_columns:
+                    continue
+                if reported >= top_n:
+                    break
+                reported += 1
+                table = f"{ctx.db.quote(schema)}.{ctx.db.quote(row['table_name'])}"
+                yield self.finding(
+                    ctx, "info", qualified(schema, row["table_name"], row["index_name"]),
+                    f"index never read in {age(stats_age)} since the server started",
+                    f"check replicas and monthly/yearly jobs do not need it, then: ALTER TABLE {table} DROP INDEX "
+                    f"{ctx.db.quote(row['index_name'])};",
+                    count_star=row["count_star"], first_column=definition["first_column"],
+                    stats_age_seconds=round(stats_age), stats_since=age(stats_age) + " ago",
+                )
+            if invisible:
+                yield self.finding(
+                    ctx, "info", schema,
+                    f"cannot judge {len(invisible)} index(es) that were never read: the monitor user cannot see "
+                    "their definitions (unique or not, foreign keys)",
+                    f"GRANT REFERENCES ON {ctx.db.quote(schema)}.* TO the monitor user (it reads no rows)",
+                    indexes=invisible,
+                )
