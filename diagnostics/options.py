@@ -22,6 +22,16 @@ def _type_ok(default: Any, value: Any) -> bool:
     return isinstance(value, type(default))
 
 
+def _is_duration(value: Any) -> bool:
+    from agent.durations import DurationError, parse_duration
+
+    try:
+        parse_duration(value)
+    except DurationError:
+        return False
+    return True
+
+
 def family_defaults(prefix: str) -> dict[str, Any]:
     """The union of the defaults of every check under ``prefix`` ("security")."""
     merged: dict[str, Any] = {}
@@ -50,6 +60,9 @@ def validate_options(key: str, options: dict[str, Any]) -> list[tuple[str, str]]
             problems.append((name, f"unknown option (known: {', '.join(sorted(known)) or 'none'})"))
         elif not _type_ok(known[name], value):
             problems.append((name, f"expected a value like {known[name]!r}"))
+        elif isinstance(known[name], str) and _is_duration(known[name]) and not _is_duration(value):
+            # A default written as a duration ("7d") makes the option a duration.
+            problems.append((name, f"invalid duration {value[:40]!r}: write it like {known[name]!r}"))
     return problems
 
 

@@ -233,3 +233,21 @@ def test_world_readable_config_with_secrets_is_refused(write_config):
     assert "holds a password or token" in info.value.lines[0] and "hunter2" not in info.value.lines[0]
     plain = write_config('[agent]\ninterval = "15s"\n', mode=0o644)
     assert load_config(plain).agent.interval == 15
+
+
+def test_check_options_are_validated(write_config):
+    lines = problems("""
+        [diagnostics.schema.wide_table]
+        min_columns = "many"
+        colour = 1
+        [diagnostics.perf.unused_index]
+        min_stats_age = "a week"
+        [diagnostics.nosuch]
+        x = 1
+    """, write_config)
+    assert lines == [
+        "config error: FILE: diagnostics.schema.wide_table.min_columns: expected a value like 35",
+        "config error: FILE: diagnostics.schema.wide_table.colour: unknown option (known: min_columns, warning_columns)",
+        "config error: FILE: diagnostics.perf.unused_index.min_stats_age: invalid duration 'a week': write it like '7d'",
+        "config error: FILE: diagnostics.nosuch: no check or check family named 'nosuch'",
+    ]
