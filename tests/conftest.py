@@ -28,7 +28,6 @@ REPO = Path(__file__).resolve().parent.parent
 def cli_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
-    env.pop("L4_MSSQL_DSN", None) if extra and extra.get("L4_MSSQL_DSN") == "" else None
     env.update(extra or {})
     return env
 
