@@ -94,6 +94,9 @@ class CheckContext:
     target: DatabaseConfig | None = None
     db: Any = None  # collectors.database.connection.Connection for database checks
     state_dir: str | None = None
+    #: True inside ``serve``, which keeps history: a check that would otherwise take samples
+    #: during the run (a trend from seconds) waits for the history instead.
+    in_daemon: bool = False
 
     @property
     def engine(self) -> str:

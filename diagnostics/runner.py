@@ -75,9 +75,10 @@ def _run_checks(checks: Sequence[Check], ctx_for: Callable[[Check], CheckContext
 
 
 def run_diagnostics(config: Config, prefixes: Sequence[str] = (), target: str | None = None,
-                    host: str | None = None, connect: Callable[[DatabaseConfig], object] | None = None) -> DiagnoseResult:
+                    host: str | None = None, connect: Callable[[DatabaseConfig], object] | None = None,
+                    in_daemon: bool = False) -> DiagnoseResult:
     """Run every selected check that applies; ``target`` limits the run to one database target
-    (or to the host checks when it names the host or is "host")."""
+    (or to the host checks when it names the host or is "host"). ``in_daemon``: see CheckContext."""
     from collectors.registry import host_name
 
     host = host or host_name(config)
@@ -91,7 +92,8 @@ def run_diagnostics(config: Config, prefixes: Sequence[str] = (), target: str | 
     host_checks = [c for c in checks if HOST in c.engines]
     if run_host and host_checks:
         def host_ctx(check: Check) -> CheckContext:
-            return CheckContext(config, options_for(check, config.diagnostics), host, state_dir=config.agent.state_dir)
+            return CheckContext(config, options_for(check, config.diagnostics), host, state_dir=config.agent.state_dir,
+                                in_daemon=in_daemon)
 
         threads.append(threading.Thread(target=_run_checks, args=(host_checks, host_ctx, host, result, lock),
                                         name="diagnose-host", daemon=True))
@@ -103,7 +105,8 @@ def run_diagnostics(config: Config, prefixes: Sequence[str] = (), target: str | 
     for database in databases:
         db_checks = [c for c in checks if database.engine in c.engines]
         if db_checks:
-            threads.append(threading.Thread(target=_run_target, args=(config, database, db_checks, host, result, lock, connect),
+            threads.append(threading.Thread(target=_run_target,
+                                            args=(config, database, db_checks, host, result, lock, connect, in_daemon),
                                             name=f"diagnose-{database.name}", daemon=True))
     for thread in threads:
         thread.start()
@@ -115,7 +118,7 @@ def run_diagnostics(config: Config, prefixes: Sequence[str] = (), target: str | 
 
 
 def _run_target(config: Config, database: DatabaseConfig, checks: Sequence[Check], host: str,
-                result: DiagnoseResult, lock: threading.Lock, connect) -> None:
+                result: DiagnoseResult, lock: threading.Lock, connect, in_daemon: bool = False) -> None:
     if connect is None:
         from collectors.database.connection import connect
     try:
@@ -128,7 +131,7 @@ def _run_target(config: Config, database: DatabaseConfig, checks: Sequence[Check
     try:
         def ctx_for(check: Check) -> CheckContext:
             return CheckContext(config, options_for(check, config.diagnostics), host, target=database, db=db,
-                                state_dir=config.agent.state_dir)
+                                state_dir=config.agent.state_dir, in_daemon=in_daemon)
 
         _run_checks(checks, ctx_for, database.name, result, lock)
     finally:

@@ -68,7 +68,7 @@ class DiagnosticsService:
     def run_once(self) -> DiagnoseResult | None:
         """One run: keep the result, tell the subscribers. Never raises."""
         try:
-            result = self.run(self.daemon.config, host=self.daemon.host)
+            result = self.run(self.daemon.config, host=self.daemon.host, in_daemon=True)
         except Exception:  # noqa: BLE001 - the next interval tries again
             log.exception("diagnostics run failed")
             return None

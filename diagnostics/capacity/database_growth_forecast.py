@@ -136,7 +136,7 @@ class DatabaseGrowthForecast(Check):
             if history is not None:
                 history.close()
         missing = [c for c in catalogs if c not in series and rooms.get(c) is not None]
-        if missing:
+        if missing and not ctx.in_daemon:  # serve waits for its history rather than guess from seconds
             for catalog, points in sample_during_run(settings, lambda: self._sizes(ctx, missing)).items():
                 series[catalog] = (points, "run")
 

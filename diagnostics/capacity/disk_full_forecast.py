@@ -86,7 +86,7 @@ class DiskFullForecast(Check):
             if history is not None:
                 history.close()
         missing = [m for m in mounts if m not in series]
-        if missing:
+        if missing and not ctx.in_daemon:  # serve waits for its history rather than guess from seconds
             sampled = sample_during_run(settings, lambda: free_bytes(missing))
             for mountpoint, points in sampled.items():
                 series[mountpoint] = ([(t, -v) for t, v in points], "run")

@@ -136,3 +136,21 @@ def test_without_history_samples_taken_during_the_run(tmp_path):
         assert finding.evidence["fit_samples"] == 4
         assert finding.evidence["source"].startswith("samples taken during this diagnose run")
         assert "from this run" in finding.summary
+
+
+def test_serve_waits_for_history_instead_of_sampling_seconds(tmp_path, monkeypatch):
+    """Inside serve (in_daemon) a filesystem without usable history gets no forecast: a trend
+    from a few seconds of normal writes must never open a P1 on a fresh install."""
+    import diagnostics.capacity.disk_full_forecast as module
+    from agent.config import Config
+    from diagnostics.base import CheckContext
+
+    calls = []
+    monkeypatch.setattr(module, "sample_during_run", lambda *a, **k: calls.append(1) or {})
+    check = module.DiskFullForecast()
+    ctx = CheckContext(Config(), dict(check.defaults), "h", state_dir=str(tmp_path), in_daemon=True)
+    assert list(check.run(ctx)) == []
+    assert calls == []
+    ctx.in_daemon = False
+    list(check.run(ctx))
+    assert calls == [1]
