@@ -226,6 +226,12 @@ def advance(timer: Timer | None, level: str | None, now: float, rule: ThresholdC
     """
     if level is None:
         return None, None
+    if timer is not None and now < timer.last_eval_at:
+        # The wall clock went back (an NTP step, a hand-set date): move the timer back with it,
+        # so the breach keeps the time it has held instead of waiting for the clock to catch up.
+        back = timer.last_eval_at - now
+        timer = Timer(timer.level, timer.since - back,
+                      None if timer.critical_since is None else timer.critical_since - back, now)
     fresh = timer is None or now - timer.last_eval_at > max_gap
     since = now if fresh else timer.since
     if level == "critical":

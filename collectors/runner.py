@@ -3,6 +3,10 @@
 Each collector runs in its own daemon thread. A collector still running at its deadline is
 reported as timed out (``l4agent_collector_success=0``) and is not started again until that
 run ends, so a hung database driver costs one thread, never one per interval.
+
+The log says when a collector starts failing (one WARNING with the first error) and when it
+recovers (one INFO with how long it failed); the rounds in between log at DEBUG only, so a
+database down for a night is two lines in the journal, not one per interval.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ class CollectionRunner:
         self.collectors = list(collectors)
         self.host = host
         self._in_flight: dict[str, _Run] = {}
+        self._failing: dict[str, tuple[float, int]] = {}  # collector key -> (failing since, rounds)
         self._rounds = 0
         import platform
 
@@ -69,7 +74,9 @@ class CollectionRunner:
         snapshot = Snapshot(host=self.host, collected_at=started_at)
         statuses: list[CollectorStatus] = []
         for collector, run in runs:
-            statuses.append(self._finish(collector, run, snapshot))
+            status = self._finish(collector, run, snapshot)
+            self._log_health(collector, status)
+            statuses.append(status)
         self._rounds += 1
         snapshot.samples.extend(self._self_metrics(statuses))
         return snapshot
@@ -99,7 +106,6 @@ class CollectionRunner:
         if not run.done.wait(max(0.0, remaining)):
             message = f"timed out after {collector.timeout:g}s"
             snapshot.errors.append(self._error(collector, target, message))
-            log.warning("collector %s: %s", collector.key, message)
             return CollectorStatus(collector.name, target, False, collector.timeout, [message])
         duration = (run.finished or time.monotonic()) - run.started
         if run.error is None:  # a run that raised may have stopped half-way: its samples are not trusted
@@ -110,8 +116,26 @@ class CollectionRunner:
         if run.error:
             messages.append(run.error)
             snapshot.errors.append(self._error(collector, target, run.error))
-            log.warning("collector %s: %s", collector.key, run.error)
         return CollectorStatus(collector.name, target, not messages, duration, messages)
+
+    def _log_health(self, collector: Collector, status: CollectorStatus) -> None:
+        """One line when a collector starts failing, one when it recovers; DEBUG in between."""
+        key = collector.key
+        failing = self._failing.get(key)
+        if status.success:
+            if failing is not None:
+                del self._failing[key]
+                since, rounds = failing
+                log.info("collector %s recovered after %.0fs (%d failed round%s)", key, time.monotonic() - since,
+                         rounds, "" if rounds == 1 else "s")
+            return
+        message = "; ".join(status.errors)
+        if failing is None:
+            self._failing[key] = (time.monotonic(), 1)
+            log.warning("collector %s failing: %s (logged again when it recovers)", key, message)
+        else:
+            self._failing[key] = (failing[0], failing[1] + 1)
+            log.debug("collector %s still failing: %s", key, message)
 
     @staticmethod
     def _error(collector: Collector, target: str, message: str) -> dict:

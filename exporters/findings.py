@@ -46,6 +46,8 @@ def md_escape(text: object) -> str:
     value = value.replace("\\", "\\\\").replace("|", "\\|").replace("`", "\\`")
     value = value.replace("<", "&lt;").replace(">", "&gt;")
     value = value.replace("*", "\\*").replace("_", "\\_").replace("[", "\\[").replace("]", "\\]")
+    # Control characters (a terminal escape in a table name) become spaces, like line breaks.
+    value = "".join(ch if ch.isprintable() else " " for ch in value)
     return " ".join(value.split())
 
 

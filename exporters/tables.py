@@ -50,6 +50,8 @@ def format_value(metric: str, value: float) -> str:
     """Render a metric value by its unit suffix: bytes, seconds, ratios; counts plain."""
     if value != value:  # NaN
         return "n/a"
+    if value in (float("inf"), float("-inf")):  # a remote host's JSON may say Infinity
+        return "+Inf" if value > 0 else "-Inf"
     if metric.endswith(("_bytes", "_bytes_total")):
         return format_bytes(value)
     if metric.endswith("_ratio"):

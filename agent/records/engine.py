@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from agent.config import Config, ThresholdConfig
+from agent.config import ALL_ADDRESSES, Config, ThresholdConfig
 from agent.durations import format_duration
 from agent.records import content
 from agent.records.model import (
@@ -165,6 +165,7 @@ class RecordEngine:
               changes: list[Change]) -> None:
         fp = reading.fingerprint
         timer = Timer(row["level"], row["since"], row["critical_since"], row["last_eval_at"]) if row else None
+        clock_back = max(0.0, row["last_eval_at"] - now) if row else 0.0  # the wall clock went back this much
         timer, severity = advance(timer, reading.level, now, reading.rule, max_gap)
         if timer is None:  # clean
             if row is not None:
@@ -180,7 +181,7 @@ class RecordEngine:
             return  # pending: "for" has not held yet
         record = tx.open_record(host, fp)
         if record is not None:
-            self._ongoing(tx, record, reading, severity, timer, now, interval, data_back, changes)
+            self._ongoing(tx, record, reading, severity, timer, now, interval, data_back, clock_back, changes)
             return
         latest = tx.latest_record(host, fp)
         if latest is not None and latest.status == CLOSED and (latest.closed_at or 0) >= timer.since:
@@ -241,8 +242,13 @@ class RecordEngine:
         self._write(tx, record, now, REOPENED, text, changes)
 
     def _ongoing(self, tx: Tx, record: Record, reading: Reading, severity: str, timer: Timer, now: float,
-                 interval: float, data_back: bool, changes: list[Change]) -> None:
+                 interval: float, data_back: bool, clock_back: float, changes: list[Change]) -> None:
         settings = self.config.records
+        if clock_back and record.last_noted_at > now:
+            # The wall clock went back: the last note moves back with it, so the next renote
+            # comes one renote_interval after it, not that plus the jump.
+            record.last_noted_at -= clock_back
+            tx.update_record(record)
         reasons = []
         if severity != record.severity:
             reasons.append(f"severity {record.severity} -> {severity}")
@@ -309,7 +315,7 @@ class RecordEngine:
         agent = self.config.agent
         if agent.dashboard_url:
             return agent.dashboard_url
-        host = self.host if agent.listen_host in ("0.0.0.0", "::") else agent.listen_host  # noqa: S104
+        host = self.host if agent.listen_host in (ALL_ADDRESSES, "::") else agent.listen_host
         host = f"[{host}]" if ":" in host else host
         scheme = "https" if agent.web.tls_cert_file else "http"
         return f"{scheme}://{host}:{agent.listen_port}/"

@@ -52,7 +52,9 @@ class Outbox:
             item = self.store.outbox_head(name)
             if item is None:
                 return None
-            if item.next_attempt_at > now:
+            # No retry is ever planned further ahead than retry_max: one that is must have been
+            # planned before the wall clock went back, and is due now.
+            if now < item.next_attempt_at <= now + self.retry_max:
                 return item.next_attempt_at - now
             if item.lease_until is not None and item.lease_until > now:
                 return item.lease_until - now  # another process is sending it

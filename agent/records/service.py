@@ -6,7 +6,15 @@ outbox to the sinks in the background, serves ``/records`` (JSON) and adds to /m
 ``l4agent_work_records_open{priority}``, ``l4agent_work_records_sla_breached{priority}``,
 ``l4agent_work_records_store_ok``, ``l4agent_sink_pending_events{sink}``,
 ``l4agent_sink_parked_events{sink}``, ``l4agent_sink_deliveries_total{sink}``,
-``l4agent_sink_delivery_failures_total{sink}``.
+``l4agent_sink_delivery_failures_total{sink}``, ``l4agent_work_records_backlog``.
+
+Nothing is lost while the store cannot be written (disk full, file locked by another process),
+and collection never waits for it: each evaluation (the watched samples or the findings, with
+the time they were taken) is queued in memory, and the service's own writer thread applies the
+queue in order, each with its own time, as soon as the store takes writes — a breach that began
+during the outage opens its record at the moment it did. The log says once when writing starts
+failing and once when it works again. (Without ``start()``, as in tests and one-shot commands,
+each evaluation is written at once in the caller's thread.)
 
 :func:`record_findings` feeds a diagnostics result from elsewhere (``remote diagnose
 --record``) into the same store.
@@ -15,7 +23,9 @@ outbox to the sinks in the background, serves ``/records`` (JSON) and adds to /m
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections import deque
 from typing import Any
 
 from agent.config import Config
@@ -38,6 +48,13 @@ SINK_PARKED = gauge("l4agent_sink_parked_events",
 SINK_DELIVERIES = counter("l4agent_sink_deliveries_total", "Work-record events delivered to the sink.")
 SINK_FAILURES = counter("l4agent_sink_delivery_failures_total", "Failed delivery attempts to the sink.")
 
+BACKLOG = gauge("l4agent_work_records_backlog",
+                "Evaluations waiting to be written to the work-record store (it cannot be written now).")
+
+#: evaluations kept while the store cannot be written: 4 h at a 15 s interval; beyond that the
+#: oldest are dropped (and the log says so once)
+BACKLOG_LIMIT = 1000
+RETRY_SECONDS = 1.0  # how soon the writer tries a failing store again when nothing new arrives
 PRUNE_AFTER = 30 * 86400.0  # delivered events older than this are forgotten
 PRUNE_EVERY = 86400.0
 
@@ -55,19 +72,47 @@ class RecordsService:
         self.store_ok = True
         self.stopped = False
         self._next_prune = 0.0
-        self._last_samples: list = [STORE_OK(0)]
+        self._last_counts: list = []  # the counts of the last scrape that could read the store
+        # (kind, taken at, inputs) not yet written, oldest first; _drain applies them in order
+        self._backlog: deque[tuple[str, float, Any]] = deque()
+        self._queue_lock = threading.Lock()  # held for queue edits only, never while writing
+        self._drain_lock = threading.Lock()  # one writer at a time
+        self._wake = threading.Event()
+        self._writer: threading.Thread | None = None
+        self._closing = False  # stop() asked the writer thread to end
+        self._failing_since: float | None = None
+        self.dropped = 0
 
     # -- service lifecycle ---------------------------------------------------------------------
 
     def start(self) -> None:
+        self._writer = threading.Thread(target=self._write_loop, name="records-writer", daemon=True)
+        self._writer.start()
         try:
             self.outbox.start()
         except StoreError as exc:
             log.error("work-record delivery: %s", exc)
 
     def stop(self) -> None:
+        self._closing = True
+        self._wake.set()
+        if self._writer is not None:
+            self._writer.join(timeout=0.5)
+        if self._backlog and self.store_ok and not (self._writer and self._writer.is_alive()):
+            try:  # the round queued just before the stop
+                self._drain()
+            except Exception:  # noqa: BLE001 - stopping anyway
+                log.exception("work-record evaluation failed")
         self.stopped = True
+        if self._backlog:
+            log.error("stopping with %d evaluations not written to the work-record store (it could not be "
+                      "written); the next run re-evaluates from fresh readings", len(self._backlog))
         self.outbox.stop()
+        if self._writer is not None and self._writer.is_alive():
+            # Still waiting for another process's lock on the file: closing would wait with it
+            # (up to the busy timeout) and stop must take a second. Nothing is half-written: the
+            # store's file is closed with the process.
+            return
         self.store.close()
 
     # -- inputs -----------------------------------------------------------------------------------
@@ -76,29 +121,94 @@ class RecordsService:
         """After each collection: every metric rule against what /metrics exports now."""
         if self.stopped:
             return []
-        try:
-            changes = self.engine.evaluate_samples(snapshot.samples if samples is None else samples)
-            self._housekeeping()
-            self.store_ok = True
-            return changes
-        except StoreError as exc:
-            self.store_ok = False
-            log.error("thresholds not evaluated this round: %s", exc)
-            return []
+        watched = {rule.metric for rule in self.engine.metric_rules}
+        samples = snapshot.samples if samples is None else samples
+        return self._apply("samples", [s for s in samples if s.name in watched])
 
     def on_findings(self, result) -> list[Change]:
         """After each diagnostics run: every check rule against its findings."""
         if self.stopped:
             return []
-        try:
-            changes = self.engine.evaluate_findings(result.findings, checks_that_ran(self.config, result),
-                                                    host=result.host)
-            self.store_ok = True
-            return changes
-        except StoreError as exc:
-            self.store_ok = False
-            log.error("diagnostic findings not recorded this run: %s", exc)
+        return self._apply("findings", (result.findings, checks_that_ran(self.config, result), result.host))
+
+    def _apply(self, kind: str, inputs: Any) -> list[Change]:
+        """Queue one evaluation behind any not yet written; the writer thread writes it (or, with
+        no writer running, write the queue now and return the changes)."""
+        with self._queue_lock:
+            if len(self._backlog) >= BACKLOG_LIMIT:
+                self._backlog.popleft()
+                self.dropped += 1
+                if self.dropped == 1:
+                    log.error("the work-record store has not taken writes for %d evaluations: the oldest are "
+                              "being dropped (fix the store: disk space, a process holding its lock)", BACKLOG_LIMIT)
+            self._backlog.append((kind, time.time(), inputs))
+        if self._writer is not None:
+            self._wake.set()
             return []
+        return self._drain()
+
+    def _write_loop(self) -> None:
+        while not self._closing:
+            self._wake.wait(RETRY_SECONDS if self._backlog else None)
+            self._wake.clear()
+            if self._closing:
+                break
+            try:
+                self._drain()
+            except Exception:  # noqa: BLE001 - a bug in one evaluation must not stop the writer
+                log.exception("work-record evaluation failed")
+
+    def _drain(self) -> list[Change]:
+        """Write the queued evaluations in order until the queue is empty or the store fails."""
+        changes: list[Change] = []
+        with self._drain_lock:
+            while self._backlog and not self.stopped:
+                item = self._backlog[0]
+                kind, at, inputs = item
+                try:
+                    if kind == "samples":
+                        changes += self.engine.evaluate_samples(inputs, now=at)
+                    else:
+                        findings, ran, host = inputs
+                        changes += self.engine.evaluate_findings(findings, ran, host=host, now=at)
+                except StoreError as exc:
+                    self._write_failed(exc)
+                    return changes
+                except Exception:
+                    self._pop(item)  # a bug in one evaluation must not hold back the rest
+                    raise
+                self._pop(item)
+            if not self._backlog:
+                self._write_works()
+        if self.store_ok:
+            try:
+                self._housekeeping()
+            except StoreError as exc:
+                log.warning("work-record housekeeping skipped: %s", exc)
+        return changes
+
+    def _pop(self, item: tuple) -> None:
+        with self._queue_lock:
+            if self._backlog and self._backlog[0] is item:  # unless dropped for overflow meanwhile
+                self._backlog.popleft()
+
+    def _write_failed(self, exc: StoreError) -> None:
+        if self._closing:
+            log.debug("work records not written while stopping: %s", exc)
+        elif self._failing_since is None:
+            self._failing_since = time.monotonic()
+            log.error("work records not written: %s; the evaluations are kept and written in order when the "
+                      "store works again", exc)
+        else:
+            log.debug("work records still not written (%d evaluations waiting): %s", len(self._backlog), exc)
+        self.store_ok = False
+
+    def _write_works(self) -> None:
+        if self._failing_since is not None:
+            log.warning("work records written again after %.0fs; the evaluations kept meanwhile are applied",
+                        time.monotonic() - self._failing_since)
+            self._failing_since = None
+        self.store_ok = True
 
     def _housekeeping(self) -> None:
         now = time.time()
@@ -111,19 +221,19 @@ class RecordsService:
     def samples(self) -> list:
         """The /metrics samples of records, outbox and sinks. A scrape never waits long for the
         store: while another thread holds it (a write waiting on a locked file), the last
-        counts are served."""
+        counts are served (the store's health and backlog are always current)."""
+        health = [STORE_OK(1 if self.store_ok else 0), BACKLOG(len(self._backlog))]
         if self.stopped or not self.store.lock.acquire(timeout=0.5):
-            return list(self._last_samples)
+            return health + self._last_counts
         try:
             counts = self.store.open_counts(time.time())
             outbox = self.store.outbox_counts()
         except StoreError as exc:
             log.warning("work-record metrics unavailable: %s", exc)
-            return [STORE_OK(0)]
+            return [STORE_OK(0), BACKLOG(len(self._backlog))]
         finally:
             self.store.lock.release()
-        out = [STORE_OK(1 if self.store_ok else 0)]
-        out += [RECORDS_OPEN(counts.get(p, (0, 0))[0], priority=p) for p in PRIORITIES]
+        out = [RECORDS_OPEN(counts.get(p, (0, 0))[0], priority=p) for p in PRIORITIES]
         out += [RECORDS_SLA_BREACHED(counts.get(p, (0, 0))[1], priority=p) for p in PRIORITIES]
         for name in self.outbox.sinks:
             queued = outbox.get(name, {})
@@ -131,8 +241,8 @@ class RecordsService:
             out.append(SINK_PARKED(queued.get("parked", 0), sink=name))
             out.append(SINK_DELIVERIES(self.outbox.deliveries[name], sink=name))
             out.append(SINK_FAILURES(self.outbox.failures[name], sink=name))
-        self._last_samples = out
-        return out
+        self._last_counts = out
+        return health + out
 
     def records_page(self, request):
         """``GET /records[?status=open]``: the records as ``records list --format json`` prints them."""
