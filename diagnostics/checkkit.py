@@ -80,3 +80,9 @@ def who(user: Any, host: Any, application: Any = None) -> str:
     """A session's owner for people: "erp@10.0.0.5 (Lucee)"."""
     text = f"{user or '?'}@{host or 'local'}"
     return f"{text} ({application})" if application else text
+
+
+def compose(template: str, **parts: str) -> str:
+    """A statement assembled at import time from constant parts (a shared CTE, a fixed list of
+    names): the one place where SQL text is formatted. Never pass anything read at run time."""
+    return template.format(**parts)  # nosec B608 - constants only, see the docstring

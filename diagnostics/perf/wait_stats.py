@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from diagnostics.base import Check, CheckContext, Finding
-from diagnostics.checkkit import age, number
+from diagnostics.checkkit import age, compose, number
 
 # Idle, queue and background waits: time spent waiting for work, not waiting on a resource.
 BENIGN_WAITS = (
@@ -39,7 +39,7 @@ BENIGN_WAITS = (
 
 # Documented columns of sys.dm_os_wait_stats (times in ms), plus the server's start time.
 # The benign list is a fixed literal.
-MSSQL_WAITS = """
+MSSQL_WAITS = compose("""
 SELECT TOP (?) w.wait_type, w.waiting_tasks_count, w.wait_time_ms, w.max_wait_time_ms, w.signal_wait_time_ms,
        SUM(w.wait_time_ms) OVER () AS all_wait_time_ms,
        DATEDIFF(SECOND, i.sqlserver_start_time, GETDATE()) AS since_seconds
@@ -50,7 +50,7 @@ WHERE w.wait_time_ms > 0
   AND w.wait_type NOT LIKE N'SLEEP[_]%'
   AND w.wait_type NOT LIKE N'PREEMPTIVE[_]HADR[_]%'
 ORDER BY w.wait_time_ms DESC
-""".format(benign=", ".join(f"N'{name}'" for name in BENIGN_WAITS))
+""", benign=", ".join(f"N'{name}'" for name in BENIGN_WAITS))
 
 # Prefix -> what the wait usually means and where to look.
 MEANINGS = (

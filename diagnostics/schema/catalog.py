@@ -26,7 +26,7 @@ from typing import Any
 from collectors.database.connection import dsn_value
 from collectors.database.engines import ENGINES
 from diagnostics.base import Check, CheckContext, Finding
-from diagnostics.checkkit import number, truthy
+from diagnostics.checkkit import compose, number, truthy
 
 #: statements of the catalog read; names are the same on every engine
 STATEMENTS = ("tables", "columns", "indexes", "index_columns", "foreign_keys")
@@ -57,23 +57,23 @@ _PG_USER_TABLES = """
 # driver spends more time on repeated schema and table names than the server spends reading.
 POSTGRESQL = {
     "current_catalog": "SELECT current_database() AS catalog_name",
-    "tables": f"""
-WITH user_tables AS ({_PG_USER_TABLES})
+    "tables": compose("""
+WITH user_tables AS ({user_tables})
 SELECT t.oid::bigint AS table_id, t.schema_name, t.table_name,
        CASE WHEN t.reltuples < 0 THEN NULL ELSE t.reltuples::bigint END AS row_count
 FROM user_tables AS t
-""",  # noqa: S608 - composed of constants at import
-    "columns": f"""
-WITH user_tables AS ({_PG_USER_TABLES})
+""", user_tables=_PG_USER_TABLES),
+    "columns": compose("""
+WITH user_tables AS ({user_tables})
 SELECT t.oid::bigint AS table_id, a.attname AS column_name, a.attnum AS ordinal,
        pg_catalog.format_type(a.atttypid, a.atttypmod) AS data_type,
        (NOT a.attnotnull)::int AS is_nullable
 FROM user_tables AS t
 JOIN pg_catalog.pg_attribute AS a ON a.attrelid = t.oid
 WHERE a.attnum > 0 AND NOT a.attisdropped
-""",  # noqa: S608 - composed of constants at import
-    "indexes": f"""
-WITH user_tables AS ({_PG_USER_TABLES})
+""", user_tables=_PG_USER_TABLES),
+    "indexes": compose("""
+WITH user_tables AS ({user_tables})
 SELECT t.oid::bigint AS table_id, i.relname AS index_name,
        x.indisprimary::int AS is_primary, x.indisunique::int AS is_unique,
        (x.indexrelid IN (SELECT k.conindid FROM pg_catalog.pg_constraint AS k
@@ -85,11 +85,11 @@ JOIN pg_catalog.pg_index AS x ON x.indrelid = t.oid
 JOIN pg_catalog.pg_class AS i ON i.oid = x.indexrelid
 JOIN pg_catalog.pg_am AS am ON am.oid = i.relam
 WHERE x.indisvalid
-""",  # noqa: S608 - composed of constants at import
+""", user_tables=_PG_USER_TABLES),
     # One row per index column; column_name is NULL for an expression. indoption bit 1 = DESC;
     # INCLUDE columns come after the indnkeyatts key columns.
-    "index_columns": f"""
-WITH user_tables AS ({_PG_USER_TABLES})
+    "index_columns": compose("""
+WITH user_tables AS ({user_tables})
 SELECT t.oid::bigint AS table_id, i.relname AS index_name, k.position,
        a.attname AS column_name,
        (k.position > x.indnkeyatts)::int AS is_included,
@@ -100,9 +100,9 @@ JOIN pg_catalog.pg_class AS i ON i.oid = x.indexrelid
 CROSS JOIN LATERAL unnest(x.indkey::int2[]) WITH ORDINALITY AS k(attnum, position)
 LEFT JOIN pg_catalog.pg_attribute AS a ON a.attrelid = x.indrelid AND a.attnum = k.attnum AND k.attnum > 0
 WHERE x.indisvalid
-""",  # noqa: S608 - composed of constants at import
-    "foreign_keys": f"""
-WITH user_tables AS ({_PG_USER_TABLES})
+""", user_tables=_PG_USER_TABLES),
+    "foreign_keys": compose("""
+WITH user_tables AS ({user_tables})
 SELECT t.oid::bigint AS table_id, k.conname AS constraint_name, col.position,
        a.attname AS column_name, rn.nspname AS referenced_schema, rc.relname AS referenced_table
 FROM user_tables AS t
@@ -111,7 +111,7 @@ CROSS JOIN LATERAL unnest(k.conkey) WITH ORDINALITY AS col(attnum, position)
 JOIN pg_catalog.pg_attribute AS a ON a.attrelid = t.oid AND a.attnum = col.attnum
 JOIN pg_catalog.pg_class AS rc ON rc.oid = k.confrelid
 JOIN pg_catalog.pg_namespace AS rn ON rn.oid = rc.relnamespace
-""",  # noqa: S608 - composed of constants at import
+""", user_tables=_PG_USER_TABLES),
 }
 
 # -- MariaDB / MySQL: information_schema, filtered by schema (= catalog) -----------------------
