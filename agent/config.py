@@ -2,7 +2,7 @@
 
 Every problem in a file is reported at once, one line each, as
 ``config error: FILE: KEY: what is wrong``; the CLI prints them and exits 2.
-Each section is read by a :class:`_Table` that hands out typed values key by key and, when the
+Each section is read by a :class:`TableReader` that hands out typed values key by key and, when the
 section is done, reports every key nobody asked for as unknown. Adding a config key is one
 accessor call in the section's reader below.
 """
@@ -226,15 +226,15 @@ _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "tru
                list: "a list", dict: "a table"}
 
 
-class _Problems(list):
+class Problems(list):
     def add(self, key: str, message: str) -> None:
         self.append((key, message))
 
 
-class _Table:
+class TableReader:
     """Typed access to one TOML table; ``done()`` reports the keys nobody asked for."""
 
-    def __init__(self, problems: _Problems, data: Any, path: str):
+    def __init__(self, problems: Problems, data: Any, path: str):
         self.problems = problems
         self.path = path
         self.ok = isinstance(data, dict)
@@ -335,17 +335,17 @@ class _Table:
                 self.problems.add(f"{self.key(name)}.{key}", f"expected a string, got {_type_name(item)}")
         return {k: v for k, v in value.items() if isinstance(v, str)}
 
-    def table(self, name: str) -> _Table:
+    def table(self, name: str) -> TableReader:
         self.seen.add(name)
-        return _Table(self.problems, self.data.get(name, {}), self.key(name))
+        return TableReader(self.problems, self.data.get(name, {}), self.key(name))
 
-    def array_of_tables(self, name: str) -> list[_Table]:
+    def array_of_tables(self, name: str) -> list[TableReader]:
         self.seen.add(name)
         value = self.data.get(name, [])
         if not isinstance(value, list):
             self.problems.add(self.key(name), f"expected an array of tables ([[{name}]]), got {_type_name(value)}")
             return []
-        return [_Table(self.problems, item, f"{self.key(name)}[{i}]") for i, item in enumerate(value)]
+        return [TableReader(self.problems, item, f"{self.key(name)}[{i}]") for i, item in enumerate(value)]
 
     def done(self) -> None:
         if not self.ok:
@@ -364,7 +364,7 @@ def _type_name(value: Any) -> str:
     return type(value).__name__
 
 
-def _check_unique(problems: _Problems, section: str, names: list[str | None]) -> None:
+def check_unique(problems: Problems, section: str, names: list[str | None]) -> None:
     seen: dict[str, int] = {}
     for index, name in enumerate(names):
         if name is None:
@@ -375,7 +375,7 @@ def _check_unique(problems: _Problems, section: str, names: list[str | None]) ->
             seen[name] = index
 
 
-def _check_secret_file(problems: _Problems, key: str, path: str | None) -> None:
+def _check_secret_file(problems: Problems, key: str, path: str | None) -> None:
     """A password/token file must exist and be readable by its owner only (0600 or stricter)."""
     if not path:
         return
@@ -412,7 +412,7 @@ def parse_host_port(text: str, default_port: int | None = None) -> tuple[str, in
 # Sections
 
 
-def _read_agent(problems: _Problems, root: _Table) -> AgentConfig:
+def _read_agent(problems: Problems, root: TableReader) -> AgentConfig:
     t = root.table("agent")
     defaults = AgentConfig()
     host, port = defaults.listen_host, defaults.listen_port
@@ -461,7 +461,7 @@ def _read_agent(problems: _Problems, root: _Table) -> AgentConfig:
     return agent
 
 
-def _read_database(problems: _Problems, t: _Table) -> DatabaseConfig:
+def read_database(problems: Problems, t: TableReader) -> DatabaseConfig:
     name = t.name("name")
     engine = t.str("engine", required=True, choices=ENGINES)
     dsn = t.str("dsn", required=True) or ""
@@ -491,7 +491,7 @@ def _read_database(problems: _Problems, t: _Table) -> DatabaseConfig:
     return db
 
 
-def _read_appserver(problems: _Problems, t: _Table) -> AppServerConfig:
+def _read_appserver(problems: Problems, t: TableReader) -> AppServerConfig:
     statuses = t._get("expected_status", list, [200], False)
     if statuses is _MISSING or any(isinstance(s, bool) or not isinstance(s, int) for s in statuses):
         if statuses is not _MISSING:
@@ -533,7 +533,7 @@ def _read_appserver(problems: _Problems, t: _Table) -> AppServerConfig:
     return app
 
 
-def _check_appserver_extras(problems: _Problems, t: _Table, app: AppServerConfig) -> None:
+def _check_appserver_extras(problems: Problems, t: TableReader, app: AppServerConfig) -> None:
     """Status pages, their credentials, the cmdline regex and JSON metric suffixes (issue 7)."""
     for key in ("tomcat_status_url", "json_status_url"):
         value = getattr(app, key)
@@ -552,7 +552,7 @@ def _check_appserver_extras(problems: _Problems, t: _Table, app: AppServerConfig
                          "a metric suffix: lower-case letters, digits and _ (like heap_used_bytes)")
 
 
-def _read_probe(problems: _Problems, t: _Table) -> ProbeConfig:
+def _read_probe(problems: Problems, t: TableReader) -> ProbeConfig:
     name = t.name("name")
     tcp = t.str("tcp")
     dns = t.str("dns")
@@ -569,7 +569,7 @@ def _read_probe(problems: _Problems, t: _Table) -> ProbeConfig:
     return probe
 
 
-def _read_threshold(problems: _Problems, t: _Table, index: int) -> ThresholdConfig:
+def _read_threshold(problems: Problems, t: TableReader, index: int) -> ThresholdConfig:
     # A rule named like a built-in (agent/thresholds.py) overrides only the keys it gives.
     from agent.thresholds import BUILTIN_RULES
 
@@ -611,7 +611,7 @@ def _read_threshold(problems: _Problems, t: _Table, index: int) -> ThresholdConf
     return rule
 
 
-def _read_records(problems: _Problems, root: _Table) -> RecordsConfig:
+def _read_records(problems: Problems, root: TableReader) -> RecordsConfig:
     t = root.table("records")
     defaults = RecordsConfig()
     sla_t = t.table("sla")
@@ -631,7 +631,7 @@ def _read_records(problems: _Problems, root: _Table) -> RecordsConfig:
     return records
 
 
-def _read_sink(problems: _Problems, t: _Table, index: int) -> SinkConfig:
+def _read_sink(problems: Problems, t: TableReader, index: int) -> SinkConfig:
     kind = t.str("type", required=True, choices=SINK_TYPES)
     command = t.str_list("command")
     sink = SinkConfig(
@@ -664,7 +664,7 @@ def _read_sink(problems: _Problems, t: _Table, index: int) -> SinkConfig:
     return sink
 
 
-def _read_diagnostics(problems: _Problems, root: _Table) -> dict[str, dict[str, Any]]:
+def _read_diagnostics(problems: Problems, root: TableReader) -> dict[str, dict[str, Any]]:
     """``[diagnostics.<check id or family>]`` tables; the checks validate their own options."""
     t = root.table("diagnostics")
     result: dict[str, dict[str, Any]] = {}
@@ -689,10 +689,10 @@ def _read_diagnostics(problems: _Problems, root: _Table) -> dict[str, dict[str, 
 
 def parse_config(data: dict[str, Any], path: str) -> Config:
     """Build a Config from already-parsed TOML; raise ConfigError listing every problem."""
-    problems = _Problems()
-    root = _Table(problems, data, "")
+    problems = Problems()
+    root = TableReader(problems, data, "")
     agent = _read_agent(problems, root)
-    databases = [_read_database(problems, t) for t in root.array_of_tables("databases")]
+    databases = [read_database(problems, t) for t in root.array_of_tables("databases")]
     appservers = [_read_appserver(problems, t) for t in root.array_of_tables("appservers")]
     probes = [_read_probe(problems, t) for t in root.array_of_tables("probes")]
     thresholds = [_read_threshold(problems, t, i) for i, t in enumerate(root.array_of_tables("thresholds"))]
@@ -700,11 +700,11 @@ def parse_config(data: dict[str, Any], path: str) -> Config:
     sinks = [_read_sink(problems, t, i) for i, t in enumerate(root.array_of_tables("sinks"))]
     diagnostics = _read_diagnostics(problems, root)
     root.done()
-    _check_unique(problems, "databases", [d.name for d in databases])
-    _check_unique(problems, "appservers", [a.name for a in appservers])
-    _check_unique(problems, "probes", [p.name for p in probes])
-    _check_unique(problems, "thresholds", [t.name for t in thresholds])
-    _check_unique(problems, "sinks", [s.name for s in sinks])
+    check_unique(problems, "databases", [d.name for d in databases])
+    check_unique(problems, "appservers", [a.name for a in appservers])
+    check_unique(problems, "probes", [p.name for p in probes])
+    check_unique(problems, "thresholds", [t.name for t in thresholds])
+    check_unique(problems, "sinks", [s.name for s in sinks])
     if problems:
         raise ConfigError(path, list(problems))
     return Config(

@@ -30,7 +30,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 
-from agent.config import ConfigError, DatabaseConfig, _check_unique, _Problems, _read_database, _Table
+from agent.config import ConfigError, DatabaseConfig, Problems, TableReader, check_unique, read_database
 
 DEFAULT_SSH_PORT = 22
 # A host name or an IPv4/IPv6 literal: no whitespace, no control characters, no leading '-'.
@@ -121,14 +121,14 @@ def load_inventory(path: str, identity: str | None = None, jump: Address | None 
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, [("(toml)", str(exc))]) from None
     base_dir = os.path.dirname(os.path.abspath(path))
-    problems = _Problems()
-    root = _Table(problems, data, "")
+    problems = Problems()
+    root = TableReader(problems, data, "")
     defaults = _read_defaults(problems, root.table("defaults"), base_dir)
     entries = [_read_host(problems, t, defaults, identity, jump, base_dir) for t in root.array_of_tables("hosts")]
     root.done()
     if not entries and not problems:
         problems.add("hosts", "no [[hosts]] entries")
-    _check_unique(problems, "hosts", [name for name, _ in entries])
+    check_unique(problems, "hosts", [name for name, _ in entries])
     hosts = [host for _, host in entries]
     if problems:
         raise ConfigError(path, list(problems))
@@ -144,7 +144,7 @@ class _Defaults:
     config: str | None = None
 
 
-def _read_defaults(problems: _Problems, t: _Table, base_dir: str) -> _Defaults:
+def _read_defaults(problems: Problems, t: TableReader, base_dir: str) -> _Defaults:
     defaults = _Defaults(
         user=_user(problems, t),
         port=t.int("port", DEFAULT_SSH_PORT, minimum=1, maximum=65535),
@@ -156,7 +156,7 @@ def _read_defaults(problems: _Problems, t: _Table, base_dir: str) -> _Defaults:
     return defaults
 
 
-def _read_host(problems: _Problems, t: _Table, defaults: _Defaults, cli_identity: str | None,
+def _read_host(problems: Problems, t: TableReader, defaults: _Defaults, cli_identity: str | None,
                cli_jump: Address | None, base_dir: str) -> tuple[str | None, HostSpec | None]:
     """(the entry's name for the uniqueness check, the host or None when it has errors)."""
     host_text = t.str("host", required=True)
@@ -167,8 +167,8 @@ def _read_host(problems: _Problems, t: _Table, defaults: _Defaults, cli_identity
     jump = _jump(problems, t)
     config = t.str("config")
     name = t.name("name", required=False)
-    databases = [_read_database(problems, db) for db in t.array_of_tables("databases")]
-    _check_unique(problems, t.key("databases"), [d.name for d in databases])
+    databases = [read_database(problems, db) for db in t.array_of_tables("databases")]
+    check_unique(problems, t.key("databases"), [d.name for d in databases])
     t.done()
     if host_text is None:
         return name, None
@@ -193,7 +193,7 @@ def _read_host(problems: _Problems, t: _Table, defaults: _Defaults, cli_identity
     )
 
 
-def _user(problems: _Problems, t: _Table) -> str | None:
+def _user(problems: Problems, t: TableReader) -> str | None:
     user = t.str("user")
     if user is not None and not _USER.match(user):
         problems.add(t.key("user"), f"invalid user name {user[:40]!r}")
@@ -201,7 +201,7 @@ def _user(problems: _Problems, t: _Table) -> str | None:
     return user
 
 
-def _jump(problems: _Problems, t: _Table) -> Address | None:
+def _jump(problems: Problems, t: TableReader) -> Address | None:
     """``jump = "[user@]host[:port]"``; ``jump = ""`` on a host means: no jump host."""
     text = t.str("jump")
     if not text:
