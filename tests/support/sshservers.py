@@ -95,6 +95,10 @@ def ensure_test_user(name: str = TEST_USER, home: str = TEST_HOME) -> pwd.struct
         return pw
 
 
+def _readable_by(user: str, path: Path) -> bool:
+    return subprocess.run(["runuser", "-u", user, "--", "test", "-r", str(path)], capture_output=True).returncode == 0
+
+
 def user_python(user: str = TEST_USER) -> str:
     """A Python interpreter of the running version that *user* is able to execute."""
     wanted = f"python{sys.version_info.major}.{sys.version_info.minor}"
@@ -288,17 +292,38 @@ class SshServer:
         It runs ``python -m agent`` with the repo and the current interpreter's site-packages
         on PYTHONPATH, using the current interpreter if the test user may execute it, else the
         system ``python3`` of the same version (a pyenv/venv python under /root is not
-        reachable for ``l4test``).
+        reachable for ``l4test``). When the test user cannot read the checkout (a clone under
+        a 0700 home), the code and the few libraries agent mode imports are copied into this
+        server's world-readable temp dir instead.
         """
         repo = Path(repo_root) if repo_root else Path(__file__).resolve().parents[2]
         python = user_python(self.user)
-        site_dirs = ":".join(p for p in sys.path if p.endswith("-packages"))
+        paths = [str(repo)] + [p for p in sys.path if p.endswith("-packages")]
+        if not _readable_by(self.user, repo / "agent" / "__init__.py"):
+            paths = [str(self._readable_copy(repo))]
         return self.install_script(name, (
             "#!/bin/sh\n"
-            f"PYTHONPATH={shlex.quote(f'{repo}:{site_dirs}')}${{PYTHONPATH:+:$PYTHONPATH}}\n"
+            f"PYTHONPATH={shlex.quote(':'.join(paths))}${{PYTHONPATH:+:$PYTHONPATH}}\n"
             "export PYTHONPATH\n"
             f'exec {shlex.quote(python)} -m agent "$@"\n'
         ))
+
+    def _readable_copy(self, repo: Path) -> Path:
+        """The agent's packages and its runtime libraries, copied where the test user can read."""
+        target = self.tmpdir / "agent-code"
+        if target.exists():
+            shutil.rmtree(target)
+        target.mkdir(mode=0o755)
+        for package in ("agent", "collectors", "diagnostics", "exporters"):
+            shutil.copytree(repo / package, target / package, ignore=shutil.ignore_patterns("__pycache__"))
+        wanted = ("click", "psutil", "prometheus_client", "pyodbc", "bcrypt")
+        for site in (Path(p) for p in sys.path if p.endswith("-packages") and Path(p).is_dir()):
+            for entry in site.iterdir():
+                if entry.name.split(".")[0].split("-")[0] in wanted and not (target / entry.name).exists():
+                    copy = shutil.copytree if entry.is_dir() else shutil.copy2
+                    copy(entry, target / entry.name)
+        subprocess.run(["chmod", "-R", "a+rX", str(target)], check=True)
+        return target
 
     def clear_bin_dir(self) -> None:
         """Remove everything from :attr:`bin_dir` (back to "agentless")."""
