@@ -18,6 +18,7 @@ COLLECTOR_MODULES: list[tuple[str, object]] = [
     ("collectors.system", lambda config: True),
     ("collectors.network", lambda config: True),
     ("collectors.probes", lambda config: bool(config.probes)),
+    ("collectors.database", lambda config: bool(config.databases)),
     ("collectors.appserver", lambda config: bool(config.appservers)),
 ]
 

@@ -64,9 +64,11 @@ _CATALOG_MISSING = ("unknown database", "cannot open database", "to database '")
 _LOCK_TIMEOUT = ("lock timeout", "lock wait timeout", "lock request time out")
 _STATEMENT_TIMEOUT = ("statement timeout", "max_statement_time", "query timeout", "timeout expired",
                       "query execution was interrupted")
-_REFUSED = ("connection refused", "(111)")
+# Connector/C reports a refused connect as "Can't connect to server on 'host' (115)": the errno
+# of its non-blocking connect() (EINPROGRESS), not the refusal itself.
+_REFUSED = ("connection refused", "(111)", "(115) (2002)", "(115) (2003)")
 _UNKNOWN_HOST = ("could not translate host name", "unknown server host", "unknown mysql server host",
-                 "name or service not known", "server is not found")
+                 "name or service not known")
 _LOST = ("server closed the connection", "terminating connection", "lost connection", "gone away",
          "no connection to the server", "communication link failure", "connection reset",
          "could not receive data", "could not send data", "broken pipe", "connection was killed",
@@ -173,7 +175,8 @@ class Connection:
             dsn = with_key(dsn, self.engine.database_key, odbc_quote(catalog))
         # The server-side statement timeout fires first; the client-side one only catches a
         # server or network that stops answering altogether.
-        values = {"read_timeout_s": str(math.ceil(self.target.query_timeout) + 2)}
+        values = {"login_timeout_s": str(max(1, math.ceil(self.target.login_timeout))),
+                  "read_timeout_s": str(math.ceil(self.target.query_timeout) + 2)}
         for key, template in self.engine.dsn_defaults:
             if dsn_value(dsn, key) is None:
                 dsn = with_key(dsn, key, template.format(**values))

@@ -1,9 +1,10 @@
 """What differs between the three engines at the connection level: session set-up (read-only,
-lock and statement timeouts), how to reach another catalog, how to quote an identifier, and
-which package provides the ODBC driver."""
+lock and statement timeouts), connection-string defaults, how to reach another catalog, how to
+quote an identifier, and which package provides the ODBC driver."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -25,14 +26,17 @@ def quote_mysql(name: str) -> str:
 @dataclass(frozen=True)
 class Engine:
     name: str
-    #: statements run once per new connection; {lock_ms} and {statement_ms}/{statement_s} filled in
+    #: statements run once per new connection; {lock_ms}/{lock_s} and {statement_ms}/{statement_s} filled in
     session_setup: tuple[str, ...]
     #: True: a catalog is reached by reconnecting with DATABASE=...; False: by USE
     reconnect_per_catalog: bool
-    quote: object
+    quote: Callable[[str], str]
+    #: the Debian package to install when no driver name in the DSN says otherwise
     driver_package: str
     #: DSN keyword that names the database
     database_key: str = "DATABASE"
+    #: connection-string keys added unless the DSN sets them; {login_timeout_s}, {read_timeout_s} filled in
+    dsn_defaults: tuple[tuple[str, str], ...] = ()
 
     def use_statement(self, catalog: str) -> str:
         return f"USE {self.quote(catalog)}"
@@ -49,6 +53,8 @@ ENGINES = {
         reconnect_per_catalog=False,
         quote=quote_mssql,
         driver_package="msodbcsql18 (Microsoft's Debian repository) or tdsodbc (FreeTDS, Debian)",
+        # Routes to a readable secondary where an availability-group listener offers one.
+        dsn_defaults=(("ApplicationIntent", "ReadOnly"),),
     ),
     "postgresql": Engine(
         name="postgresql",
@@ -61,6 +67,9 @@ ENGINES = {
         reconnect_per_catalog=True,
         quote=quote_postgresql,
         driver_package="odbc-postgresql",
+        # Debian's odbcinst.ini turns CommLog on: every process would leave a world-readable
+        # /tmp/psqlodbc_*.log behind.
+        dsn_defaults=(("CommLog", "0"), ("Debug", "0")),
     ),
     "mysql": Engine(
         name="mysql",
@@ -73,5 +82,29 @@ ENGINES = {
         reconnect_per_catalog=False,
         quote=quote_mysql,
         driver_package="odbc-mariadb",
+        # Connector/ODBC ignores the ODBC login-timeout attribute: CONN_TIMEOUT bounds the
+        # connect and handshake (a server that accepts but never greets), READ/WRITE_TIMEOUT a
+        # server that freezes mid-query (max_statement_time, server-side, fires first).
+        dsn_defaults=(("CONN_TIMEOUT", "{login_timeout_s}"), ("READ_TIMEOUT", "{read_timeout_s}"),
+                      ("WRITE_TIMEOUT", "{read_timeout_s}")),
     ),
 }
+
+# ODBC driver names (lower case, as in odbcinst.ini or a DSN) and the package providing each.
+_DRIVER_PACKAGES = (
+    ("odbc driver 18 for sql server", "msodbcsql18 (Microsoft's Debian repository)"),
+    ("odbc driver 17 for sql server", "msodbcsql17 (Microsoft's Debian repository)"),
+    ("freetds", "tdsodbc"),
+    ("postgresql", "odbc-postgresql"),
+    ("mariadb", "odbc-mariadb"),
+    ("mysql", "odbc-mariadb"),
+)
+
+
+def driver_package(driver: str | None, engine: Engine) -> str:
+    """The package that provides ODBC driver ``driver`` (by name), else the engine's usual one."""
+    lowered = (driver or "").lower()
+    for fragment, package in _DRIVER_PACKAGES:
+        if fragment in lowered:
+            return package
+    return engine.driver_package

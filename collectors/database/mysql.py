@@ -1,0 +1,128 @@
+"""MariaDB (and MySQL): the database collector's statements and what their rows become.
+
+The account needs PROCESS (every session, InnoDB transactions and tablespaces) and SELECT on
+performance_schema; global status and variables need no grant. Replication lag needs
+SLAVE MONITOR as well and is read only on a server where replication threads run.
+Catalog sizes are InnoDB file-per-table tablespaces (the default); tables in the system
+tablespace or in Aria/MyISAM files are not counted.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from collectors.base import Sample
+from collectors.database import metrics
+from collectors.database.steps import (
+    Rows,
+    Step,
+    StepContext,
+    longest_transaction_sample,
+    number,
+    number_or_zero,
+    session_samples,
+)
+
+SERVER = """
+SELECT VERSION() AS version,
+       @@GLOBAL.max_connections AS max_connections
+"""
+
+# Cumulative since start-up. Handler_commit/_rollback count the storage engines' commit and
+# rollback requests, autocommitted statements included (MariaDB keeps no transaction count).
+GLOBAL_STATUS = """
+SELECT LOWER(variable_name) AS name,
+       variable_value AS value
+FROM information_schema.global_status
+WHERE variable_name IN ('THREADS_CONNECTED', 'INNODB_DEADLOCKS', 'HANDLER_COMMIT', 'HANDLER_ROLLBACK',
+                        'INNODB_BUFFER_POOL_READS', 'INNODB_BUFFER_POOL_READ_REQUESTS', 'SLAVES_RUNNING')
+"""
+
+# Blocked = an InnoDB row-lock wait, or a wait for a table, metadata or global lock.
+SESSIONS = """
+SELECT CASE
+         WHEN p.command = 'Sleep' AND t.trx_id IS NOT NULL THEN 'idle_in_transaction'
+         WHEN p.command = 'Sleep' THEN 'idle'
+         WHEN p.command IN ('Query', 'Execute', 'Fetch', 'Prepare', 'Long Data') THEN 'active'
+         ELSE 'other'
+       END AS state,
+       COUNT(*) AS sessions,
+       SUM(CASE WHEN t.trx_state = 'LOCK WAIT' OR p.state LIKE 'Waiting for % lock' THEN 1 ELSE 0 END) AS blocked,
+       COALESCE(MAX(TIMESTAMPDIFF(SECOND, t.trx_started, NOW())), 0) AS longest_transaction_seconds
+FROM information_schema.processlist AS p
+LEFT JOIN information_schema.innodb_trx AS t ON t.trx_mysql_thread_id = p.id
+WHERE p.id <> CONNECTION_ID()
+  AND p.command NOT IN ('Daemon', 'Binlog Dump', 'Binlog Dump GTID', 'Slave_IO', 'Slave_SQL', 'Slave_worker')
+GROUP BY 1
+"""
+
+# Tablespace names are "catalog/table" in the server's file-name encoding ("my@002ddb" = "my-db").
+CATALOG_SIZES = """
+SELECT SUBSTRING_INDEX(name, '/', 1) AS catalog,
+       SUM(file_size) AS size_bytes
+FROM information_schema.innodb_sys_tablespaces
+WHERE name LIKE '%/%'
+GROUP BY SUBSTRING_INDEX(name, '/', 1)
+ORDER BY 1
+"""
+
+REPLICATION = "SHOW ALL SLAVES STATUS"
+
+
+def server_samples(rows: Rows, ctx: StepContext) -> Iterator[Sample]:
+    row = rows[0]
+    yield metrics.INFO(1, database=ctx.database, engine=ctx.engine, version=str(row["version"]))
+    yield metrics.CONNECTIONS_MAX(number_or_zero(row["max_connections"]), database=ctx.database)
+
+
+def status_samples(rows: Rows, ctx: StepContext) -> Iterator[Sample]:
+    status = {str(row["name"]).lower(): number(row["value"]) for row in rows}
+    ctx.facts["replicas_running"] = status.get("slaves_running") or 0
+    commits, rollbacks = status.get("handler_commit"), status.get("handler_rollback")
+    if status.get("threads_connected") is not None:
+        yield metrics.CONNECTIONS(status["threads_connected"], database=ctx.database)
+    if status.get("innodb_deadlocks") is not None:
+        yield metrics.DEADLOCKS(status["innodb_deadlocks"], database=ctx.database)
+    if commits is not None and rollbacks is not None:
+        yield metrics.COMMITS(commits, database=ctx.database)
+        yield metrics.ROLLBACKS(rollbacks, database=ctx.database)
+        yield metrics.TRANSACTIONS(commits + rollbacks, database=ctx.database)
+    requests, disk_reads = status.get("innodb_buffer_pool_read_requests"), status.get("innodb_buffer_pool_reads")
+    if requests and disk_reads is not None:
+        yield metrics.CACHE_HIT_RATIO(round(max(0.0, 1 - disk_reads / requests), 6), database=ctx.database)
+
+
+def sessions_samples(rows: Rows, ctx: StepContext) -> Iterator[Sample]:
+    yield from session_samples(rows, ctx)
+    yield longest_transaction_sample(rows, ctx)
+
+
+def decode_file_name(name: str) -> str:
+    """MariaDB's file-name encoding back to the catalog name: "@002d" is "-", "@0040" is "@"."""
+    return re.sub(r"@([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), name)
+
+
+def size_samples(rows: Rows, ctx: StepContext) -> Iterator[Sample]:
+    for row in rows:
+        yield metrics.SIZE(number_or_zero(row["size_bytes"]), database=ctx.database,
+                           catalog=decode_file_name(str(row["catalog"])), kind="data")
+
+
+def replication_samples(rows: Rows, ctx: StepContext) -> Iterator[Sample]:
+    """One row per replication source (SHOW ALL SLAVES STATUS); a stopped SQL thread has no lag."""
+    for row in rows:
+        lag = number(row.get("seconds_behind_master"))
+        if lag is None:
+            continue
+        yield metrics.REPLICATION_LAG(lag, database=ctx.database, replica=str(row.get("connection_name") or "default"))
+
+
+STEPS = (
+    Step("server", SERVER, server_samples),
+    Step("status", GLOBAL_STATUS, status_samples),
+    Step("sessions", SESSIONS, sessions_samples),
+    Step("sizes", CATALOG_SIZES, size_samples, refresh=300.0, max_rows=2000),
+    Step("replication", REPLICATION, replication_samples, max_rows=100,
+         applies=lambda facts: bool(facts.get("replicas_running"))),
+)
