@@ -35,7 +35,7 @@ class Daemon:
     def __init__(self, config: Config):
         self.config = config
         self.host = host_name(config)
-        self.runner = CollectionRunner(build_collectors(config), self.host)
+        self.runner = CollectionRunner(build_collectors(config), self.host, failure_log_level=logging.WARNING)
         self.snapshot: Snapshot | None = None
         self.snapshot_time: float | None = None
         self.exposition = SnapshotCollector(lambda: self.snapshot)

@@ -47,7 +47,12 @@ class _Run:
 class CollectionRunner:
     """Runs ``collectors`` on demand; ``run_once()`` returns a Snapshot with self-metrics."""
 
-    def __init__(self, collectors: Sequence[Collector], host: str, python_version: str | None = None):
+    def __init__(self, collectors: Sequence[Collector], host: str, python_version: str | None = None,
+                 failure_log_level: int = logging.INFO):
+        """``failure_log_level``: how a collector starting to fail is logged. One-shot commands
+        print their errors themselves (INFO keeps stderr to one line per fault); the daemon,
+        whose errors nobody reads otherwise, passes WARNING."""
+        self.failure_log_level = failure_log_level
         self.collectors = list(collectors)
         self.host = host
         self._in_flight: dict[str, _Run] = {}
@@ -132,7 +137,7 @@ class CollectionRunner:
         message = "; ".join(status.errors)
         if failing is None:
             self._failing[key] = (time.monotonic(), 1)
-            log.warning("collector %s failing: %s (logged again when it recovers)", key, message)
+            log.log(self.failure_log_level, "collector %s failing: %s (logged again when it recovers)", key, message)
         else:
             self._failing[key] = (failing[0], failing[1] + 1)
             log.debug("collector %s still failing: %s", key, message)

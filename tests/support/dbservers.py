@@ -681,6 +681,10 @@ class MariaDbServer(DbServer):
     def _quote(self, name: str) -> str:
         return "`" + self._check_identifier(name) + "`"
 
+    @staticmethod
+    def _quote_string(value: str) -> str:
+        return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
+
     def create_database(self, name: str) -> str:
         """Create schema `name` (utf8mb4). The monitor user gets no rights on it."""
         self.execute_admin(
@@ -698,3 +702,10 @@ class MariaDbServer(DbServer):
             with contextlib.suppress(pyodbc.Error):
                 self.execute_admin(f"KILL {int(session_id)}")
         self.execute_admin(f"DROP DATABASE IF EXISTS {self._quote(name)}")
+        # MariaDB keeps schema-level grants after DROP DATABASE: revoke them, so a test that
+        # granted the monitor something on its database leaves the next test the same monitor.
+        holders = self.execute_admin("SELECT User, Host FROM mysql.db WHERE Db = ?", params=[name])
+        for user, host in holders or []:
+            with contextlib.suppress(pyodbc.Error):
+                self.execute_admin(f"REVOKE ALL PRIVILEGES ON {self._quote(name)}.* FROM "
+                                   f"{self._quote_string(user)}@{self._quote_string(host)}")
