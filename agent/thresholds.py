@@ -79,6 +79,13 @@ BUILTIN_RULES: dict[str, ThresholdConfig] = {
             name="tls-expiry", metric="l4agent_appserver_tls_expiry_seconds", direction="below",
             warning=14 * DAY, critical=3 * DAY, summary="TLS certificate expiring",
             recommendation="Renew the certificate and reload the web server."),
+        # The app tier's own checks (diagnostics/app/): each finding opens a record at its severity.
+        ThresholdConfig(name="app-slow-response", check="app.slow_response", summary="app server answers slowly"),
+        ThresholdConfig(name="app-error-rate", check="app.error_rate", summary="app server failing requests"),
+        ThresholdConfig(name="app-tls-chain", check="app.tls_chain", summary="app server certificate does not verify"),
+        ThresholdConfig(name="app-thread-pool", check="app.thread_pool_saturation",
+                        summary="app server thread pool saturated"),
+        ThresholdConfig(name="app-heap-pressure", check="app.heap_pressure", summary="app server JVM heap full"),
     )
 }
 

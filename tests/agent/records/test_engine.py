@@ -267,3 +267,18 @@ def test_disk_full_forecast_opens_only_inside_seven_days(tmp_path, store):
                 Finding("capacity.disk_full_forecast", "critical", "db1", "/var", "full in 5 days", "grow it")]
     engine.evaluate_findings(forecast, {("capacity.disk_full_forecast", "db1")}, now=0)
     assert [(r.rule, r.object, r.priority) for r in store.list_records()] == [("disk-full-forecast", "/var", "P1")]
+
+
+def test_app_tier_findings_open_records_through_the_builtin_rules(tmp_path, store):
+    """A slow, failing or expiring app server's finding becomes a work record by default."""
+    engine = RecordEngine(store, make_config(tmp_path), "db1")
+    slow = Finding("app.slow_response", "critical", "lucee", "https://erp/index.cfm", "p95 6.1s over 5 probes",
+                   "Find the slow requests in the app server's log.")
+    chain = Finding("app.tls_chain", "warning", "lucee", "https://erp/index.cfm", "certificate does not verify",
+                    "Install the intermediate certificate.")
+    fine = {("app.slow_response", "lucee"), ("app.tls_chain", "lucee"), ("app.error_rate", "lucee")}
+    engine.evaluate_findings([slow, chain], fine, now=0)
+    assert sorted((r.rule, r.target, r.priority) for r in store.list_records()) == [
+        ("app-slow-response", "lucee", "P1"), ("app-tls-chain", "lucee", "P2")]
+    engine.evaluate_findings([chain], fine, now=60)  # the slow response is gone on the re-test
+    assert {r.rule: r.result for r in store.list_records()} == {"app-slow-response": "Passed", "app-tls-chain": "Failed"}
