@@ -151,6 +151,9 @@ def test_hostile_catalog_names_keep_the_exposition_valid(pg_server, mariadb_serv
     finally:
         pg_server.execute_admin(f"DROP DATABASE {quote_postgresql(label)} WITH (FORCE)")
         mariadb_server.execute_admin(f"DROP DATABASE {quote_mysql(label)}")
+        for host in ("127.0.0.1", "localhost"):  # MariaDB keeps schema grants after DROP DATABASE
+            mariadb_server.execute_admin(f"REVOKE ALL PRIVILEGES ON {quote_mysql(label)}.* FROM "
+                                         f"'{mariadb_server.monitor_user}'@'{host}'")
     assert prom.returncode == 0, prom.stderr
     catalogs = {(s["labels"].get("database"), s["labels"].get("catalog")) for s in data["samples"]
                 if s["name"] == "l4agent_database_size_bytes"}
