@@ -1,87 +1,424 @@
-"""Schema checks vs catalog size: seconds for all eight ``schema.*`` checks on PostgreSQL
-catalogs of growing table counts (read in five set-based statements, analysed in Python).
+"""Schema diagnostics vs catalog size, on PostgreSQL and MariaDB: seconds for all eight
+``schema.*`` checks against the number of tables (1,000 -> 50,000) and of columns per table,
+what the diagnose queries cost the database itself, and a full ``diagnose`` (every check) on
+the same catalogs.
 
-Starts a throwaway PostgreSQL (tests/support), generates N ERP-like tables per step with the
-tests' set-based generator (families of 120 monthly tables, 1 in 20 with a primary key, 1 in 20
-with a foreign key), and times ``run_diagnostics(config, ["schema"])`` on it: the catalog read
-plus the analysis, as ``l4agent diagnose --check schema`` does (median of the repetitions).
+Starts throwaway servers (tests/support/dbservers) and grows ERP-like tables set-based, in the
+shape of the schema tests' generator (tests/diagnostics/schema_support.GENERATE_TABLES):
+families of 120 monthly tables ``mod<k>_<year>_<month>``, 1 in 20 with a primary key, 1 in 20
+with a foreign key to ``companies``; the columns curve adds varchar/int columns to each.
+``run_diagnostics(config, ["schema"])`` is timed in this process, as ``l4agent diagnose
+--check schema`` runs it (catalog read + analysis; median of the repetitions); per-check times
+come from the runner's debug log.
 
-    python -m bench schema [--quick]         with the other benchmarks' report and JSON
-    .venv/bin/python bench/schema_scale.py [N ...]   just the table
+The database's own cost of one run is read from its statistics, for the monitor user only:
+PostgreSQL ``pg_stat_statements`` (calls, total_exec_time, rows returned, shared blocks hit +
+read), MariaDB ``performance_schema.events_statements_summary_by_user_by_event_name`` (count,
+timer, rows examined, rows sent). MariaDB's ODBC driver runs every statement as a server-side
+prepared statement, which performance_schema records without SQL text or digest, so there the
+cost is per statement kind (statement/com/Execute ...), not per statement.
+
+    python -m bench schema [--quick]                  with the other benchmarks' report and JSON
+    .venv/bin/python bench/schema_scale.py [N ...]     PostgreSQL schema checks only, just the table
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
 import statistics
 import sys
 import tempfile
+import textwrap
 import time
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make the checkout importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from diagnostics.runner import run_diagnostics  # noqa: E402
-from tests.diagnostics.schema_support import generate_tables_sql, planted  # noqa: E402
-from tests.support.dbservers import BinaryNotFound, PostgresServer  # noqa: E402
+from bench.common import Report, Skip, curve_fit, num  # noqa: E402
 
-FULL = (1000, 5000, 20000, 40000)
-QUICK = (1000, 5000, 20000)
+TABLES_FULL = (1000, 5000, 20000, 50000)
+TABLES_QUICK = (500, 1000, 2000)
+COLUMNS_FULL = (5, 20, 50, 100)  # extra columns per table, on COLUMNS_TABLES tables
+COLUMNS_QUICK = (5, 20)
+COLUMNS_TABLES_FULL, COLUMNS_TABLES_QUICK = 1000, 300
+TARGET_SECONDS_AT_20000 = 5.0
+DATABASE = "l4bench_erp"
+PASSWORD_ENV = {"postgresql": "L4BENCH_PG_PASSWORD", "mysql": "L4BENCH_MARIADB_PASSWORD"}
+ENGINE_LABEL = {"postgresql": "PostgreSQL", "mysql": "MariaDB"}
+
+# -- generating the catalog, set-based ------------------------------------------------------------
+
+# One DO block per growth step: tables first..last, committing every 500 (a lock per table).
+PG_GENERATE = """
+DO $$
+DECLARE
+  extra text := (SELECT coalesce(string_agg(format(', c%s %s', j, CASE WHEN j % 2 = 0 THEN 'int'
+                                                                      ELSE 'varchar(50)' END), ''), '')
+                 FROM generate_series(1, {extra}) AS j);
+BEGIN
+  FOR i IN {first}..{last} LOOP
+    EXECUTE format(
+      'CREATE TABLE %I (id int%s, company_id int%s, qty int, created date%s)',
+      'mod' || (i / 120) || '_' || (2010 + (i % 120) / 12) || '_' || lpad(((i % 12) + 1)::text, 2, '0'),
+      CASE WHEN i % 20 = 0 THEN ' PRIMARY KEY' ELSE '' END,
+      CASE WHEN i % 20 = 10 THEN ' REFERENCES companies (id)' ELSE '' END,
+      extra);
+    IF i % 500 = 499 THEN
+      COMMIT;
+    END IF;
+  END LOOP;
+END $$
+"""
 
 
-def measure(counts, repeat: int) -> list[dict]:
-    """One row per table count: generation seconds, check seconds (each run), findings."""
-    server = PostgresServer()
-    server.start()
-    rows = []
+def table_name(i: int) -> str:
+    return f"mod{i // 120}_{2010 + (i % 120) // 12}_{(i % 12) + 1:02d}"
+
+
+def mariadb_generate(first: int, last: int, extra: int) -> str:
+    """The same tables as PG_GENERATE for MariaDB, as one script for the mariadb client."""
+    columns = "".join(f", c{j} {'int' if j % 2 == 0 else 'varchar(50)'}" for j in range(1, extra + 1))
+    statements = []
+    for i in range(first, last + 1):
+        key = " PRIMARY KEY" if i % 20 == 0 else ""
+        foreign = ", FOREIGN KEY (company_id) REFERENCES companies (id)" if i % 20 == 10 else ""
+        statements.append(f"CREATE TABLE `{table_name(i)}` (id int{key}, company_id int, qty int, "
+                          f"created date{columns}{foreign});")
+    return "\n".join(statements)
+
+
+class Catalog:
+    """A database on a throwaway server that grows to a number of tables; ``config`` diagnoses it."""
+
+    def __init__(self, server, directory: Path, name: str, extra_columns: int = 0):
+        self.server, self.engine, self.name, self.extra = server, server.engine, name, extra_columns
+        self.tables = 0
+        server.create_database(name)
+        # The grants the README asks for, so that every check runs (security.* read the account
+        # and authentication catalogs); MariaDB lists a schema's tables only with REFERENCES on it.
+        if self.engine == "postgresql":
+            server.execute_admin(["CREATE TABLE companies (id int PRIMARY KEY)"], name)
+            server.execute_admin([f"GRANT SELECT ON pg_catalog.pg_hba_file_rules TO {server.monitor_user}",
+                                  f"GRANT EXECUTE ON FUNCTION pg_catalog.pg_hba_file_rules() TO {server.monitor_user}"])
+        else:
+            server.execute_text("CREATE TABLE companies (id int PRIMARY KEY);", name)
+            for host in ("127.0.0.1", "localhost"):
+                server.execute_admin([f"GRANT REFERENCES ON `{name}`.* TO '{server.monitor_user}'@'{host}'",
+                                      f"GRANT SELECT ON mysql.global_priv TO '{server.monitor_user}'@'{host}'"])
+        os.environ[PASSWORD_ENV[self.engine]] = server.monitor_password
+        self.config_path = directory / f"{self.engine}-{name}.toml"
+        dsn = server.agent_dsn(name if self.engine == "postgresql" else None)
+        self.config_path.write_text(textwrap.dedent(f"""\
+            [agent]
+            state_dir = "{directory / 'state'}"
+
+            [[databases]]
+            name = "erp"
+            engine = "{self.engine}"
+            dsn = "{dsn}"
+            password_env = "{PASSWORD_ENV[self.engine]}"
+            databases = ["{name}"]
+            query_timeout = "600s"
+            """))
+        self.config_path.chmod(0o600)
+        from agent.config import load_config
+
+        self.config = load_config(str(self.config_path))
+
+    def grow(self, tables: int) -> float:
+        """Add tables up to ``tables``; returns the seconds it took."""
+        started = time.monotonic()
+        if tables > self.tables:
+            if self.engine == "postgresql":
+                self.server.execute_admin(PG_GENERATE.format(first=self.tables, last=tables - 1, extra=self.extra),
+                                          self.name)
+            else:
+                for first in range(self.tables, tables, 2000):
+                    self.server.execute_text(mariadb_generate(first, min(first + 2000, tables) - 1, self.extra),
+                                             self.name, timeout=1800)
+            self.tables = tables
+        return time.monotonic() - started
+
+    def drop(self) -> None:
+        self.server.drop_database(self.name)
+
+
+# -- the database's own statistics for the monitor user ------------------------------------------
+
+def reset_statistics(server) -> None:
+    if server.engine == "postgresql":
+        server.execute_admin("SELECT pg_stat_statements_reset()")
+    else:
+        server.execute_admin("TRUNCATE TABLE performance_schema.events_statements_summary_by_user_by_event_name")
+
+
+PG_COST = """
+SELECT count(*) AS statements, coalesce(sum(calls), 0) AS calls,
+       coalesce(sum(total_exec_time), 0) / 1000.0 AS exec_seconds, coalesce(sum(rows), 0) AS rows,
+       coalesce(sum(shared_blks_hit + shared_blks_read), 0) AS blocks
+FROM pg_stat_statements
+WHERE userid = (SELECT oid FROM pg_roles WHERE rolname = ?)
+"""
+PG_TOP = """
+SELECT left(regexp_replace(query, '\\s+', ' ', 'g'), 70) AS query, calls,
+       total_exec_time / 1000.0 AS exec_seconds, rows
+FROM pg_stat_statements
+WHERE userid = (SELECT oid FROM pg_roles WHERE rolname = ?)
+ORDER BY total_exec_time DESC
+LIMIT 5
+"""
+MARIADB_COST = """
+SELECT event_name, count_star AS calls, sum_timer_wait / 1e12 AS exec_seconds,
+       sum_rows_examined AS rows_examined, sum_rows_sent AS rows_sent
+FROM performance_schema.events_statements_summary_by_user_by_event_name
+WHERE user = ? AND count_star > 0
+ORDER BY sum_timer_wait DESC
+"""
+
+
+def database_cost(server) -> dict:
+    """What the monitor user's statements cost since the last reset (seconds, rows, blocks)."""
+    user = server.monitor_user
+    if server.engine == "postgresql":
+        row = server.execute_admin(PG_COST, params=[user])[0]
+        top = server.execute_admin(PG_TOP, params=[user])
+        return {"statements": int(row[0]), "calls": int(row[1]), "exec_seconds": float(row[2]),
+                "rows": int(row[3]), "blocks": int(row[4]),
+                "top": [{"query": r[0], "calls": int(r[1]), "exec_seconds": float(r[2]), "rows": int(r[3])} for r in top]}
+    rows = server.execute_admin(MARIADB_COST, params=[user]) or []
+    kinds = [{"event": r[0], "calls": int(r[1]), "exec_seconds": float(r[2]), "rows_examined": int(r[3]),
+              "rows_sent": int(r[4])} for r in rows]
+    return {"statements": len(kinds), "calls": sum(k["calls"] for k in kinds),
+            "exec_seconds": sum(k["exec_seconds"] for k in kinds),
+            "rows": sum(k["rows_examined"] for k in kinds), "rows_sent": sum(k["rows_sent"] for k in kinds),
+            "blocks": None, "top": kinds[:5]}
+
+
+# -- running the checks ----------------------------------------------------------------------------
+
+class _CheckTimes(logging.Handler):
+    """Collects the runner's debug line "check %s on %s: %d finding(s) in %.2fs" as seconds per check."""
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.seconds: dict[str, float] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.msg.startswith("check %s on %s:") and len(record.args) == 4:
+            self.seconds[record.args[0]] = float(record.args[3])
+
+
+@contextlib.contextmanager
+def check_times():
+    logger = logging.getLogger("diagnostics.runner")
+    handler, level, propagate = _CheckTimes(), logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
     try:
-        for count in counts:
-            with tempfile.TemporaryDirectory(prefix="l4bench-schema-") as directory:
-                started = time.monotonic()
-                with planted(server, [generate_tables_sql(count)], Path(directory)) as erp:
-                    generated = time.monotonic() - started
-                    runs, findings = [], 0
-                    for _ in range(repeat):
-                        started = time.monotonic()
-                        result = run_diagnostics(erp.config, ["schema"])
-                        runs.append(time.monotonic() - started)
-                        if result.errors:
-                            raise RuntimeError(f"schema checks failed on {count} tables: {result.errors}")
-                        findings = len(result.findings)
-                    rows.append({"tables": count, "generate_seconds": generated, "check_seconds": runs,
-                                 "findings": findings})
-                    print(f"  {count} tables: {statistics.median(runs):.2f}s", file=sys.stderr, flush=True)
+        yield handler.seconds
     finally:
-        server.close()
-    return rows
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = propagate
 
 
-def run(quick: bool):
-    from bench.common import Report, Skip, curve_fit
+def diagnose(config, prefixes: list[str]) -> dict:
+    """One run: wall seconds, findings, errors, seconds per check."""
+    from diagnostics.runner import run_diagnostics
 
-    try:
-        rows = measure(QUICK if quick else FULL, 1 if quick else 3)
-    except BinaryNotFound as exc:
-        raise Skip(str(exc)) from None
+    with check_times() as per_check:
+        started = time.perf_counter()
+        result = run_diagnostics(config, prefixes)
+        seconds = time.perf_counter() - started
+    return {"seconds": seconds, "findings": len(result.findings), "errors": list(result.errors),
+            "per_check": dict(per_check)}
+
+
+def measure_point(catalog: Catalog, repeat: int, full_diagnose: bool) -> dict:
+    runs = [diagnose(catalog.config, ["schema"]) for _ in range(repeat)]
+    point = {"tables": catalog.tables, "extra_columns": catalog.extra,
+             "columns": catalog.tables * (4 + catalog.extra),
+             "schema_seconds": [r["seconds"] for r in runs], "schema_median": statistics.median(r["seconds"] for r in runs),
+             "findings": runs[-1]["findings"], "errors": runs[-1]["errors"], "per_check": runs[-1]["per_check"]}
+    reset_statistics(catalog.server)
+    diagnose(catalog.config, ["schema"])
+    point["schema_cost"] = database_cost(catalog.server)
+    if full_diagnose:
+        reset_statistics(catalog.server)
+        everything = diagnose(catalog.config, [])
+        point["diagnose"] = {**everything, "cost": database_cost(catalog.server)}
+    return point
+
+
+def _servers(engines):
+    from tests.support.dbservers import BinaryNotFound, MariaDbServer, PostgresServer
+
+    made = {}
+    for engine in engines:
+        try:
+            if engine == "postgresql":
+                made[engine] = PostgresServer(extra_settings={"max_locks_per_transaction": "1024"})
+            else:
+                made[engine] = MariaDbServer()
+        except BinaryNotFound as exc:
+            made[engine] = exc
+    return made
+
+
+def measure(quick: bool, engines=("postgresql", "mysql"), log=print) -> tuple[dict, list[str]]:
+    """Every curve on every engine whose server can run: {engine: {"tables": [...], "columns": [...]}}."""
+    tables_steps = TABLES_QUICK if quick else TABLES_FULL
+    column_steps, column_tables = (COLUMNS_QUICK, COLUMNS_TABLES_QUICK) if quick else (COLUMNS_FULL, COLUMNS_TABLES_FULL)
+    repeat = 1 if quick else 3
+    results, skipped = {}, []
+    for engine, server in _servers(engines).items():
+        if isinstance(server, Exception):
+            skipped.append(f"{ENGINE_LABEL[engine]}: {server}")
+            continue
+        results[engine] = {"tables": [], "columns": []}
+        with tempfile.TemporaryDirectory(prefix="l4bench-schema-") as directory:
+            try:
+                server.start()
+                warm = Catalog(server, Path(directory), f"{DATABASE}_warm")
+                diagnose(warm.config, [])  # first connection, imports, server caches
+                warm.drop()
+                for extra in column_steps:  # small catalogs first: they are dropped again
+                    catalog = Catalog(server, Path(directory), f"{DATABASE}_c{extra}", extra_columns=extra)
+                    catalog.grow(column_tables)
+                    point = measure_point(catalog, repeat, full_diagnose=False)
+                    results[engine]["columns"].append(point)
+                    log(f"  {ENGINE_LABEL[engine]} {column_tables} tables x {4 + extra} columns: "
+                        f"schema {point['schema_median']:.2f}s")
+                    catalog.drop()
+                catalog = Catalog(server, Path(directory), DATABASE)
+                for step in tables_steps:
+                    generated = catalog.grow(step)
+                    point = measure_point(catalog, repeat, full_diagnose=True)
+                    point["generate_seconds"] = generated
+                    results[engine]["tables"].append(point)
+                    log(f"  {ENGINE_LABEL[engine]} {step} tables: schema {point['schema_median']:.2f}s, "
+                        f"diagnose {point['diagnose']['seconds']:.2f}s (generated in {generated:.0f}s)")
+                # Not dropped: MariaDB takes many minutes to drop 50,000 tables; closing the
+                # server deletes its data directory instead.
+            finally:
+                server.close()
+    return results, skipped
+
+
+# -- the report --------------------------------------------------------------------------------------
+
+def _fit_rows(points: list[dict], x_key: str) -> dict:
+    return curve_fit([p[x_key] for p in points], [p["schema_median"] for p in points])
+
+
+def run(quick: bool) -> Report:
     report = Report("schema", quick)
-    medians = [statistics.median(r["check_seconds"]) for r in rows]
-    fit = curve_fit([r["tables"] for r in rows], medians)
-    report.table(
-        "schema.* checks on PostgreSQL (catalog read + analysis, median)",
-        ["tables", "checks s", "ms/table", "findings", "generate s"],
-        [[r["tables"], f"{m:.2f}", f"{m * 1000 / r['tables']:.3f}", r["findings"], f"{r['generate_seconds']:.1f}"]
-         for r, m in zip(rows, medians, strict=True)],
-        notes=[f"growth: {fit['verdict']} (exponent {fit['slope_top'] or 0:.2f} over the top two sizes)"])
-    report.data = {"rows": rows, "fit": fit}
+    results, skipped = measure(quick)
+    report.skipped.extend(skipped)
+    if not results:
+        raise Skip("; ".join(skipped) or "no database server")
+    report.data = {"engines": results}
+    engines = list(results)
+
+    # schema checks vs tables
+    steps = [p["tables"] for p in results[engines[0]]["tables"]]
+    rows, notes = [], []
+    for index, tables in enumerate(steps):
+        row = [str(tables)]
+        for engine in engines:
+            point = results[engine]["tables"][index]
+            row += [num(point["schema_median"]), num(point["schema_median"] * 1000 / tables, 3), str(point["findings"]),
+                    str(len(point["errors"]))]
+        rows.append(row)
+    fits = {engine: _fit_rows(results[engine]["tables"], "tables") for engine in engines}
+    rows.append(["exponent (all)"] + sum([[num(fits[e]["slope"]), "", "", ""] for e in engines], []))
+    rows.append(["exponent (upper half)"] + sum([[num(fits[e]["slope_top"]), "", "", ""] for e in engines], []))
+    headers = ["tables"] + sum([[f"{ENGINE_LABEL[e]} s", "ms/table", "findings", "errors"] for e in engines], [])
+    for engine in engines:
+        notes.append(f"{ENGINE_LABEL[engine]}: {fits[engine]['verdict']}")
+        at = [p for p in results[engine]["tables"] if p["tables"] == 20000]
+        if at:
+            seconds = at[0]["schema_median"]
+            notes.append(f"{ENGINE_LABEL[engine]} at 20,000 tables: {seconds:.2f}s, target < {TARGET_SECONDS_AT_20000:.0f}s: "
+                         f"{'met' if seconds < TARGET_SECONDS_AT_20000 else 'MISSED by %.1fs' % (seconds - TARGET_SECONDS_AT_20000)}")
+    report.table(f"schema.* checks vs tables (catalog read + analysis, wall s, median of {1 if quick else 3})",
+                 headers, rows, notes)
+    report.data["fits_tables"] = fits
+
+    # the slowest checks at the largest catalog
+    rows = []
+    for engine in engines:
+        last = results[engine]["tables"][-1]
+        for check, seconds in sorted(last["per_check"].items(), key=lambda kv: -kv[1])[:4]:
+            rows.append([ENGINE_LABEL[engine], str(last["tables"]), check, num(seconds)])
+    report.table("Slowest schema checks at the largest catalog (the first one run also reads the catalog)",
+                 ["engine", "tables", "check", "s"], rows)
+
+    # schema checks vs columns
+    rows = []
+    column_points = {e: results[e]["columns"] for e in engines if results[e]["columns"]}
+    if column_points:
+        first = next(iter(column_points.values()))
+        for index, point in enumerate(first):
+            row = [str(point["tables"]), str(4 + point["extra_columns"]), str(point["columns"])]
+            for engine in column_points:
+                row.append(num(column_points[engine][index]["schema_median"]))
+            rows.append(row)
+        column_fits = {e: _fit_rows(points, "columns") for e, points in column_points.items()}
+        rows.append(["exponent (all)", "", ""] + [num(column_fits[e]["slope"]) for e in column_points])
+        rows.append(["exponent (upper half)", "", ""] + [num(column_fits[e]["slope_top"]) for e in column_points])
+        report.table("schema.* checks vs columns per table (wall s)",
+                     ["tables", "columns/table", "columns"] + [f"{ENGINE_LABEL[e]} s" for e in column_points], rows,
+                     [f"{ENGINE_LABEL[e]}: {column_fits[e]['verdict']}" for e in column_points])
+        report.data["fits_columns"] = column_fits
+
+    # the database's own cost
+    rows = []
+    for engine in engines:
+        for point in results[engine]["tables"]:
+            for label, cost in (("schema", point["schema_cost"]), ("all checks", point["diagnose"]["cost"])):
+                rows.append([ENGINE_LABEL[engine], str(point["tables"]), label, str(cost["calls"]),
+                             num(cost["exec_seconds"], 3), str(cost["rows"]),
+                             "-" if cost["blocks"] is None else str(cost["blocks"])])
+    report.table("What the diagnose queries cost the database (monitor user's statements, one run)",
+                 ["engine", "tables", "checks", "calls", "server s", "rows", "blocks"], rows,
+                 ["rows: PostgreSQL rows returned (pg_stat_statements.rows); MariaDB rows examined "
+                  "(performance_schema, by statement kind: its ODBC driver's prepared statements have no digest)",
+                  "blocks: PostgreSQL shared blocks hit + read"])
+
+    # the full diagnose
+    rows = []
+    for engine in engines:
+        for point in results[engine]["tables"]:
+            run_ = point["diagnose"]
+            slowest = sorted(run_["per_check"].items(), key=lambda kv: -kv[1])[:2]
+            rows.append([ENGINE_LABEL[engine], str(point["tables"]), num(run_["seconds"]), str(run_["findings"]),
+                         str(len(run_["errors"])), ", ".join(f"{c} {s:.2f}s" for c, s in slowest)])
+    report.table("Full diagnose (every check) vs tables", ["engine", "tables", "s", "findings", "errors", "slowest checks"],
+                 rows)
+    for engine in engines:
+        for point in results[engine]["tables"]:
+            for error in point["diagnose"]["errors"] + point["errors"]:
+                report.notes.append(f"{ENGINE_LABEL[engine]} {point['tables']} tables: error {error}")
     return report
 
 
 def main(counts: list[int]) -> None:
+    """Standalone: PostgreSQL schema checks at each table count."""
+    global TABLES_FULL, COLUMNS_FULL
+    TABLES_FULL, COLUMNS_FULL = tuple(counts), ()
+    results, skipped = measure(False, engines=("postgresql",), log=lambda line: print(line, file=sys.stderr))
     print(f"{'tables':>8}  {'checks s':>9}  {'findings':>8}  {'generate s':>10}")
-    for row in measure(counts, 1):
-        print(f"{row['tables']:>8}  {row['check_seconds'][0]:>9.2f}  {row['findings']:>8}  "
-              f"{row['generate_seconds']:>10.1f}", flush=True)
+    for point in results.get("postgresql", {}).get("tables", []):
+        print(f"{point['tables']:>8}  {point['schema_median']:>9.2f}  {point['findings']:>8}  "
+              f"{point['generate_seconds']:>10.1f}", flush=True)
+    for reason in skipped:
+        print(f"skipped: {reason}")
 
 
 if __name__ == "__main__":
-    main([int(a) for a in sys.argv[1:]] or list(QUICK))
+    main([int(a) for a in sys.argv[1:]] or list(TABLES_QUICK))
