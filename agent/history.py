@@ -215,19 +215,27 @@ def selected_points(snapshot: Snapshot) -> list[tuple[str, dict[str, str], float
     """The points of ``snapshot`` worth keeping: RECORDED metrics with their identifying labels,
     plus used bytes per filesystem (df's Used, from the used ratio and free bytes)."""
     ts = snapshot.collected_at.timestamp()
+    # One pass to index free and size by mountpoint: a lookup per filesystem would make a host
+    # with thousands of mounts cost thousands of scans of the whole snapshot.
+    free_by_mount: dict[str, float] = {}
+    size_by_mount: dict[str, float] = {}
+    for sample in snapshot.samples:
+        if sample.spec.name in (FS_FREE, FS_SIZE) and "mountpoint" in sample.labels:
+            by_mount = free_by_mount if sample.spec.name == FS_FREE else size_by_mount
+            by_mount.setdefault(sample.labels["mountpoint"], sample.value)
     points = []
     for sample in snapshot.samples:
         keep = RECORDED.get(sample.spec.name)
         if keep is not None and all(k in sample.labels for k in keep):
             points.append((sample.spec.name, {k: sample.labels[k] for k in keep}, ts, sample.value))
         elif sample.spec.name == _FS_USED_RATIO and "mountpoint" in sample.labels:
-            free = snapshot.value(FS_FREE, mountpoint=sample.labels["mountpoint"])
-            size = snapshot.value(FS_SIZE, mountpoint=sample.labels["mountpoint"])
+            mountpoint = sample.labels["mountpoint"]
+            free = free_by_mount.get(mountpoint)
             if free is None:
                 continue
             ratio = sample.value
-            used = ratio * free / (1.0 - ratio) if ratio < 1.0 else (size or 0.0) - free
-            points.append((FS_USED, {"mountpoint": sample.labels["mountpoint"]}, ts, used))
+            used = ratio * free / (1.0 - ratio) if ratio < 1.0 else size_by_mount.get(mountpoint, 0.0) - free
+            points.append((FS_USED, {"mountpoint": mountpoint}, ts, used))
     return points
 
 
