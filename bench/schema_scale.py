@@ -56,7 +56,7 @@ PG_GENERATE = """
 DO $$
 DECLARE
   extra text := (SELECT coalesce(string_agg(format(', c%s %s', j, CASE WHEN j % 2 = 0 THEN 'int'
-                                                                      ELSE 'varchar(50)' END), ''), '')
+                                                                      ELSE 'varchar(20)' END), ''), '')
                  FROM generate_series(1, {extra}) AS j);
 BEGIN
   FOR i IN {first}..{last} LOOP
@@ -80,7 +80,8 @@ def table_name(i: int) -> str:
 
 def mariadb_generate(first: int, last: int, extra: int) -> str:
     """The same tables as PG_GENERATE for MariaDB, as one script for the mariadb client."""
-    columns = "".join(f", c{j} {'int' if j % 2 == 0 else 'varchar(50)'}" for j in range(1, extra + 1))
+    # varchar(20): InnoDB keeps short varchars in the row, and a row is at most ~8 KB
+    columns = "".join(f", c{j} {'int' if j % 2 == 0 else 'varchar(20)'}" for j in range(1, extra + 1))
     statements = []
     for i in range(first, last + 1):
         key = " PRIMARY KEY" if i % 20 == 0 else ""
@@ -99,10 +100,11 @@ class Catalog:
         server.create_database(name)
         # The grants the README asks for, so that every check runs (security.* read the account
         # and authentication catalogs); MariaDB lists a schema's tables only with REFERENCES on it.
-        if self.engine == "postgresql":
-            server.execute_admin(["CREATE TABLE companies (id int PRIMARY KEY)"], name)
-            server.execute_admin([f"GRANT SELECT ON pg_catalog.pg_hba_file_rules TO {server.monitor_user}",
-                                  f"GRANT EXECUTE ON FUNCTION pg_catalog.pg_hba_file_rules() TO {server.monitor_user}"])
+        if self.engine == "postgresql":  # (catalog grants are per database: in the one diagnosed)
+            server.execute_admin(["CREATE TABLE companies (id int PRIMARY KEY)",
+                                  f"GRANT SELECT ON pg_catalog.pg_hba_file_rules TO {server.monitor_user}",
+                                  f"GRANT EXECUTE ON FUNCTION pg_catalog.pg_hba_file_rules() TO {server.monitor_user}"],
+                                 name)
         else:
             server.execute_text("CREATE TABLE companies (id int PRIMARY KEY);", name)
             for host in ("127.0.0.1", "localhost"):
@@ -282,31 +284,40 @@ def measure(quick: bool, engines=("postgresql", "mysql"), log=print) -> tuple[di
         results[engine] = {"tables": [], "columns": []}
         with tempfile.TemporaryDirectory(prefix="l4bench-schema-") as directory:
             try:
-                server.start()
-                warm = Catalog(server, Path(directory), f"{DATABASE}_warm")
-                diagnose(warm.config, [])  # first connection, imports, server caches
-                warm.drop()
-                for extra in column_steps:  # small catalogs first: they are dropped again
-                    catalog = Catalog(server, Path(directory), f"{DATABASE}_c{extra}", extra_columns=extra)
-                    catalog.grow(column_tables)
-                    point = measure_point(catalog, repeat, full_diagnose=False)
-                    results[engine]["columns"].append(point)
-                    log(f"  {ENGINE_LABEL[engine]} {column_tables} tables x {4 + extra} columns: "
-                        f"schema {point['schema_median']:.2f}s")
-                    catalog.drop()
-                catalog = Catalog(server, Path(directory), DATABASE)
-                for step in tables_steps:
-                    generated = catalog.grow(step)
-                    point = measure_point(catalog, repeat, full_diagnose=True)
-                    point["generate_seconds"] = generated
-                    results[engine]["tables"].append(point)
-                    log(f"  {ENGINE_LABEL[engine]} {step} tables: schema {point['schema_median']:.2f}s, "
-                        f"diagnose {point['diagnose']['seconds']:.2f}s (generated in {generated:.0f}s)")
-                # Not dropped: MariaDB takes many minutes to drop 50,000 tables; closing the
-                # server deletes its data directory instead.
+                _measure_engine(server, Path(directory), results[engine], tables_steps, column_steps, column_tables,
+                                repeat, log)
+            except Exception as exc:  # noqa: BLE001 - keep what was measured, say where it stopped
+                skipped.append(f"{ENGINE_LABEL[engine]}: stopped early: {str(exc).strip()[-300:]}")
             finally:
                 server.close()
     return results, skipped
+
+
+def _measure_engine(server, directory: Path, results: dict, tables_steps, column_steps, column_tables, repeat,
+                    log) -> None:
+    """Both curves on one server, into ``results`` point by point (kept if a later one fails)."""
+    label = ENGINE_LABEL[server.engine]
+    server.start()
+    warm = Catalog(server, directory, f"{DATABASE}_warm")
+    diagnose(warm.config, [])  # first connection, imports, server caches
+    warm.drop()
+    for extra in column_steps:  # small catalogs first: they are dropped again
+        catalog = Catalog(server, directory, f"{DATABASE}_c{extra}", extra_columns=extra)
+        catalog.grow(column_tables)
+        point = measure_point(catalog, repeat, full_diagnose=False)
+        results["columns"].append(point)
+        log(f"  {label} {column_tables} tables x {4 + extra} columns: schema {point['schema_median']:.2f}s")
+        catalog.drop()
+    # Not dropped at the end: MariaDB takes many minutes to drop 50,000 tables; closing the
+    # server deletes its data directory instead.
+    catalog = Catalog(server, directory, DATABASE)
+    for step in tables_steps:
+        generated = catalog.grow(step)
+        point = measure_point(catalog, repeat, full_diagnose=True)
+        point["generate_seconds"] = generated
+        results["tables"].append(point)
+        log(f"  {label} {step} tables: schema {point['schema_median']:.2f}s, "
+            f"diagnose {point['diagnose']['seconds']:.2f}s (generated in {generated:.0f}s)")
 
 
 # -- the report --------------------------------------------------------------------------------------
@@ -324,15 +335,17 @@ def run(quick: bool) -> Report:
     report.data = {"engines": results}
     engines = list(results)
 
-    # schema checks vs tables
-    steps = [p["tables"] for p in results[engines[0]]["tables"]]
+    # schema checks vs tables (an engine that stopped early has fewer points: "-")
+    by_tables = {e: {p["tables"]: p for p in results[e]["tables"]} for e in engines}
+    steps = sorted({t for points in by_tables.values() for t in points})
     rows, notes = [], []
-    for index, tables in enumerate(steps):
+    for tables in steps:
         row = [str(tables)]
         for engine in engines:
-            point = results[engine]["tables"][index]
-            row += [num(point["schema_median"]), num(point["schema_median"] * 1000 / tables, 3), str(point["findings"]),
-                    str(len(point["errors"]))]
+            point = by_tables[engine].get(tables)
+            row += ["-"] * 4 if point is None else [
+                num(point["schema_median"]), num(point["schema_median"] * 1000 / tables, 3), str(point["findings"]),
+                str(len(point["errors"]))]
         rows.append(row)
     fits = {engine: _fit_rows(results[engine]["tables"], "tables") for engine in engines}
     rows.append(["exponent (all)"] + sum([[num(fits[e]["slope"]), "", "", ""] for e in engines], []))
@@ -352,6 +365,8 @@ def run(quick: bool) -> Report:
     # the slowest checks at the largest catalog
     rows = []
     for engine in engines:
+        if not results[engine]["tables"]:
+            continue
         last = results[engine]["tables"][-1]
         for check, seconds in sorted(last["per_check"].items(), key=lambda kv: -kv[1])[:4]:
             rows.append([ENGINE_LABEL[engine], str(last["tables"]), check, num(seconds)])
@@ -362,11 +377,13 @@ def run(quick: bool) -> Report:
     rows = []
     column_points = {e: results[e]["columns"] for e in engines if results[e]["columns"]}
     if column_points:
-        first = next(iter(column_points.values()))
-        for index, point in enumerate(first):
-            row = [str(point["tables"]), str(4 + point["extra_columns"]), str(point["columns"])]
+        by_extra = {e: {p["extra_columns"]: p for p in points} for e, points in column_points.items()}
+        for extra in sorted({x for points in by_extra.values() for x in points}):
+            point = next(points[extra] for points in by_extra.values() if extra in points)
+            row = [str(point["tables"]), str(4 + extra), str(point["columns"])]
             for engine in column_points:
-                row.append(num(column_points[engine][index]["schema_median"]))
+                other = by_extra[engine].get(extra)
+                row.append("-" if other is None else num(other["schema_median"]))
             rows.append(row)
         column_fits = {e: _fit_rows(points, "columns") for e, points in column_points.items()}
         rows.append(["exponent (all)", "", ""] + [num(column_fits[e]["slope"]) for e in column_points])
