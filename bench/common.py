@@ -26,7 +26,7 @@ import sys
 import tempfile
 import textwrap
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -95,16 +95,6 @@ def curve_fit(xs: Sequence[float], ys: Sequence[float]) -> dict:
     top = loglog_slope(xs[-upper:], ys[-upper:]) if len(xs) >= 2 else None
     marginal = (ys[-1] - ys[0]) / (xs[-1] - xs[0]) if len(xs) >= 2 and xs[-1] != xs[0] else None
     return {"slope": whole, "slope_top": top, "per_item": marginal, "verdict": growth_verdict(top)}
-
-
-def timed(function, repeat: int) -> list[float]:
-    """Wall seconds of ``repeat`` calls of ``function()``."""
-    durations = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        function()
-        durations.append(time.perf_counter() - started)
-    return durations
 
 
 # -- formatting --------------------------------------------------------------------------------
@@ -294,6 +284,10 @@ def series_count(exposition: bytes) -> int:
     return sum(1 for line in exposition.splitlines() if line and not line.startswith(b"#"))
 
 
+#: on /metrics once serve's first diagnostics run (a few seconds after start) is over
+FIRST_DIAGNOSTICS = "l4agent_diagnostics_last_run_timestamp_seconds"
+
+
 class ServeProcess:
     """``l4agent serve`` as a subprocess with its own config and state_dir on a free port.
 
@@ -343,6 +337,21 @@ class ServeProcess:
             time.sleep(0.05)
         self.stop()
         raise RuntimeError(f"l4agent serve not ready within {self.startup_timeout}s")
+
+    def wait_for_metric(self, name: str, timeout: float = 30.0) -> bool:
+        """Wait until /metrics shows ``name`` (e.g. the first diagnostics run's timestamp, so
+        that start-up work is over before a steady state is measured); False on timeout."""
+        scraper = Scraper(self.url)
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline:
+                _, body = scraper.scrape()
+                if any(line.startswith(name.encode()) for line in body.splitlines()):
+                    return True
+                time.sleep(0.25)
+            return False
+        finally:
+            scraper.close()
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -446,14 +455,3 @@ def write_json(report: Report, context: dict, directory: Path = RESULTS) -> Path
     latest.write_text(text)
     (directory / f"{report.name}{'-quick' if report.quick else ''}-{stamp}.json").write_text(text)
     return latest
-
-
-@contextlib.contextmanager
-def stopwatch() -> Iterator[list[float]]:
-    """``with stopwatch() as elapsed: ...`` then ``elapsed[0]`` is the wall seconds."""
-    box: list[float] = []
-    started = time.perf_counter()
-    try:
-        yield box
-    finally:
-        box.append(time.perf_counter() - started)

@@ -10,7 +10,8 @@ The two do different work per scrape: node_exporter collects on every scrape, l4
 collects once per interval and a scrape serves the stored snapshot. So l4agent runs here with
 a long interval (no collection falls inside the measured run) and its collection round is
 measured on its own (a second ``serve`` at a 1s interval, CPU per round); "per interval"
-adds the two, which is what one Prometheus scrape per collection interval costs.
+adds the two, which is what one Prometheus scrape per collection interval costs. Both wait
+for serve's start-up diagnostics run (a few seconds after start, then hourly) to end first.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import time
 
 from bench.common import (
+    FIRST_DIAGNOSTICS,
     Report,
     Scraper,
     ServeProcess,
@@ -55,6 +57,7 @@ def collection_round_cpu(seconds: float) -> dict:
     """CPU seconds per collection round of a real ``serve`` at a 1s interval (no scrapes but
     one at each end to count the rounds)."""
     with ServeProcess(interval="1s") as agent:
+        agent.wait_for_metric(FIRST_DIAGNOSTICS)  # its start-up diagnostics run is not a round
         scraper = Scraper(agent.url)
         time.sleep(1.5)
         rounds_before, cpu_before = _collections(scraper), cpu_seconds(agent.pid)
@@ -72,6 +75,7 @@ def run(quick: bool) -> Report:
     exporter = _node_exporter()
     try:
         with ServeProcess(interval="1h") as agent:
+            agent.wait_for_metric(FIRST_DIAGNOSTICS)
             targets = {"l4agent": (Scraper(agent.url), agent.pid), "node_exporter": (Scraper(exporter.url), exporter.pid)}
             for _ in range(warmup):
                 for scraper, _pid in targets.values():
