@@ -1,7 +1,2 @@
-"""l4agent: infrastructure monitoring and L4 diagnostics for ERP servers.
-
-The ``agent`` package holds the CLI, configuration, scheduler, thresholds, work records and the
-SSH remote runner; ``collectors``, ``diagnostics`` and ``exporters`` hold the parts they drive.
-"""
-
-__version__ = "0.1.0"
+"""The application layer: the CLI and its commands, the daemon and its services, thresholds,
+work records, the SSH remote runner and report assembly. It drives everything below it."""

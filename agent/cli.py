@@ -10,20 +10,20 @@ import importlib
 
 import click
 
-from agent import __version__
+from l4agent import __version__
 
 # name -> "module:attribute"; a new command is one module plus one line here.
 COMMANDS = {
-    "collect": "agent.commands.collect:collect",
-    "config": "agent.commands.config_check:config",
-    "diagnose": "agent.commands.diagnose:diagnose",
-    "hash-password": "agent.commands.hash_password:hash_password",
-    "install-systemd": "agent.commands.install_systemd:install_systemd",
-    "remote": "agent.commands.remote:remote",
-    "records": "agent.commands.records:records",
-    "report": "agent.commands.report:report",
-    "serve": "agent.commands.serve:serve",
-    "textfile": "agent.commands.textfile:textfile",
+    "collect": "l4agent.agent.commands.collect:collect",
+    "config": "l4agent.agent.commands.config_check:config",
+    "diagnose": "l4agent.agent.commands.diagnose:diagnose",
+    "hash-password": "l4agent.agent.commands.hash_password:hash_password",
+    "install-systemd": "l4agent.agent.commands.install_systemd:install_systemd",
+    "remote": "l4agent.agent.commands.remote:remote",
+    "records": "l4agent.agent.commands.records:records",
+    "report": "l4agent.agent.commands.report:report",
+    "serve": "l4agent.agent.commands.serve:serve",
+    "textfile": "l4agent.agent.commands.textfile:textfile",
 }
 
 

@@ -9,17 +9,27 @@ snapshot with ``on_snapshot``. A failing subscriber is logged and never stops co
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from typing import Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
-from agent.config import Config
-from collectors.registry import build_collectors, host_name
-from collectors.runner import CollectionRunner
-from collectors.snapshot import Snapshot
-from exporters.http import Request, Response, WebServer, secure
-from exporters.prometheus import CONTENT_TYPE, SnapshotCollector, make_registry
+from l4agent.collectors.appserver.app_history import AppHistories
+from l4agent.collectors.registry import build_collectors, host_name
+from l4agent.collectors.runner import CollectionRunner
+from l4agent.core.config import Config
+from l4agent.core.history import HISTORY_FILE, History
+from l4agent.core.snapshot import Snapshot
+from l4agent.exporters.http import Request, Response, WebServer, secure
+from l4agent.exporters.prometheus import CONTENT_TYPE, SnapshotCollector, make_registry
+
+if TYPE_CHECKING:
+    from l4agent.agent.diagnostics_service import DiagnosticsService
+    from l4agent.agent.records.service import RecordsService
+    from l4agent.agent.reporting.status_page import StatusPage
+    from l4agent.diagnostics.runner import DiagnoseResult
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +45,10 @@ class Daemon:
     def __init__(self, config: Config):
         self.config = config
         self.host = host_name(config)
-        self.runner = CollectionRunner(build_collectors(config), self.host, failure_log_level=logging.WARNING)
+        #: the app servers' recent probes and status reads: written by the collectors, read by the app.* checks
+        self.app_histories = AppHistories()
+        self.runner = CollectionRunner(build_collectors(config, app_histories=self.app_histories), self.host,
+                                       failure_log_level=logging.WARNING)
         self.snapshot: Snapshot | None = None
         self.snapshot_time: float | None = None
         self.exposition = SnapshotCollector(lambda: self.snapshot)
@@ -44,14 +57,19 @@ class Daemon:
         secure(self.web, config.agent.web)
         self.services: list[Service] = []
         self._subscribers: list[Callable[[Snapshot], None]] = []
-        self.findings_subscribers: list[Callable] = []  # called with each DiagnoseResult
+        self.findings_subscribers: list[Callable[[DiagnoseResult], None]] = []
+        # The services, each set by its install() below (None: off, or could not start).
+        self.history: History | None = None
+        self.records: RecordsService | None = None
+        self.diagnostics: DiagnosticsService | None = None
+        self.diagnostics_result: DiagnoseResult | None = None  # the latest run, set by self.diagnostics
+        self.status_page: StatusPage | None = None
         self._stop = threading.Event()
         self._loop: threading.Thread | None = None
         self.web.route("/metrics", self._metrics)
         self.web.route("/healthz", self._healthz, public=True)
         self.web.route("/", self._landing)
-        for plugin in _plugins():
-            plugin(self)
+        self._install_services()
 
     @property
     def registry(self):
@@ -67,6 +85,32 @@ class Daemon:
 
     def add_service(self, service: Service) -> None:
         self.services.append(service)
+
+    def _install_services(self) -> None:
+        """Each service adds its routes, snapshot subscribers and exposition sources. The order
+        matters: diagnostics' findings feed the records service's subscriber, and the status page
+        serves the records service's JSON ``/records`` too."""
+        from l4agent.agent.diagnostics_service import install as install_diagnostics
+        from l4agent.agent.records.service import install as install_records
+        from l4agent.agent.reporting.status_page import install as install_status_page
+
+        install_records(self)
+        self._install_history()
+        install_diagnostics(self)
+        install_status_page(self)
+
+    def _install_history(self) -> None:
+        """Record the selected samples of every snapshot into ``state_dir``/history.sqlite."""
+        state_dir = self.config.agent.state_dir
+        try:
+            history = History.in_state_dir(state_dir)
+        except (OSError, sqlite3.Error) as exc:
+            log.warning("history disabled: cannot open %s: %s (capacity forecasts fall back to samples "
+                        "taken during each diagnose run)", Path(state_dir) / HISTORY_FILE, exc)
+            return
+        self.history = history
+        self.on_snapshot(history.record_snapshot)
+        self.add_service(history)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -144,19 +188,3 @@ class Daemon:
             f"<h1>l4agent on {escape(self.host)}</h1>"
             "<p><a href='/metrics'>/metrics</a> &middot; <a href='/healthz'>/healthz</a></p></body></html>"
         )
-
-
-# Modules that extend the daemon: each has ``install(daemon)``, which adds services, routes,
-# snapshot subscribers or exposition sources. A new capability is one module plus one line here.
-DAEMON_PLUGINS: list[str] = [
-    "agent.records.service",
-    "agent.history",
-    "diagnostics.service",  # reruns diagnostics; its findings feed agent.records.service's subscriber
-    "exporters.report.status_page",  # after agent.records.service: it serves its JSON /records too
-]
-
-
-def _plugins() -> list[Callable[[Daemon], None]]:
-    import importlib
-
-    return [importlib.import_module(name).install for name in DAEMON_PLUGINS]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from agent.redact import RedactingFilter
+from l4agent.core.redact import RedactingFilter
 
 # journald reads "<N>" prefixes as priorities when SyslogLevelPrefix is on (the default).
 _SYSLOG_PRIORITY = {"CRITICAL": 2, "ERROR": 3, "WARNING": 4, "INFO": 6, "DEBUG": 7}

@@ -16,12 +16,11 @@ turns breaches into work records.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from agent.config import Config, ThresholdConfig
+from l4agent.core.config import Config, ThresholdConfig
 
 DAY = 86400.0
 
@@ -101,11 +100,6 @@ def effective_rules(config: Config) -> list[ThresholdConfig]:
     rules = [rule for name, rule in BUILTIN_RULES.items() if name not in configured]
     rules.extend(config.thresholds)
     return [rule for rule in rules if rule.enabled]
-
-
-def merge_override(base: ThresholdConfig, given: dict) -> ThresholdConfig:
-    """``base`` with the fields in ``given`` (field name -> value) replaced."""
-    return dataclasses.replace(base, **given)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -266,6 +260,6 @@ def describe_level(rule: ThresholdConfig, severity: str) -> str:
     line = rule.critical if severity == "critical" else rule.warning
     if line is None:
         return severity
-    from exporters.tables import format_value
+    from l4agent.core.units import format_value
 
     return f"{severity} {rule.direction} {format_value(rule.metric or '', line)}"

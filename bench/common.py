@@ -161,7 +161,7 @@ def _first_line_of(argv: list[str]) -> str | None:
 
 def versions() -> dict:
     """Python, l4agent, its key libraries and the peers it is compared with or run against."""
-    from agent import __version__
+    from l4agent import __version__
 
     found: dict[str, str | None] = {"python": platform.python_version(), "l4agent": __version__}
     for module in ("psutil", "prometheus_client", "pyodbc", "paramiko", "click"):
@@ -227,11 +227,11 @@ def free_port(host: str = "127.0.0.1") -> int:
 # -- l4agent as its users run it -----------------------------------------------------------------
 
 def l4agent_argv() -> list[str]:
-    """The installed console script next to this interpreter (the cron path), else -m agent."""
+    """The installed console script next to this interpreter (the cron path), else -m l4agent."""
     script = Path(sys.executable).with_name("l4agent")
     if script.exists():
         return [str(script)]
-    return [sys.executable, "-m", "agent"]
+    return [sys.executable, "-m", "l4agent"]
 
 
 def agent_env() -> dict:

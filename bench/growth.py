@@ -109,8 +109,8 @@ def _curve_table(report: Report, title: str, x_label: str, points: list[dict], c
 # -- processes -----------------------------------------------------------------------------------
 
 def processes_curve(report: Report, quick: bool) -> None:
-    from collectors.appserver.process_group import ProcessMatcher, read_group
-    from collectors.system import SystemCollector, count_processes
+    from l4agent.collectors.appserver.process_group import ProcessMatcher, read_group
+    from l4agent.collectors.system import SystemCollector, count_processes
 
     steps = [100, 500, 1000] if quick else [100, 500, 1000, 2000, 5000]
     repeat = 3 if quick else 7
@@ -147,7 +147,7 @@ def processes_curve(report: Report, quick: bool) -> None:
 # -- TCP connections -----------------------------------------------------------------------------
 
 def _proc_tcp_count() -> None:
-    from collectors.network import count_tcp_states
+    from l4agent.collectors.network import count_tcp_states
 
     for path in ("/proc/net/tcp", "/proc/net/tcp6"):
         with contextlib.suppress(FileNotFoundError), open(path, encoding="ascii") as handle:
@@ -155,8 +155,8 @@ def _proc_tcp_count() -> None:
 
 
 def connections_curve(report: Report, quick: bool) -> None:
-    from collectors.appserver.process_group import ProcessMatcher, read_group
-    from collectors.network import NetworkCollector, tcp_states_netlink
+    from l4agent.collectors.appserver.process_group import ProcessMatcher, read_group
+    from l4agent.collectors.network import NetworkCollector, tcp_states_netlink
 
     steps = [100, 1000, 3000] if quick else [100, 1000, 3000, 10000]
     repeat = 3 if quick else 7
@@ -207,11 +207,12 @@ def connections_curve(report: Report, quick: bool) -> None:
 
 def _mounts_child(steps: list[int], repeat: int) -> dict:
     """Runs inside ``unshare -m``: mount tmpfs up to each step and measure; returns the points."""
-    from agent.history import selected_points
-    from collectors.base import Sample
-    from collectors.snapshot import Snapshot, utcnow
-    from collectors.system import SystemCollector
-    from exporters.prometheus import render
+    from l4agent.collectors.system import SystemCollector
+    from l4agent.core.history import selected_points
+    from l4agent.core.samples import Sample
+    from l4agent.core.snapshot import Snapshot
+    from l4agent.core.units import utcnow
+    from l4agent.exporters.prometheus import render
 
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)

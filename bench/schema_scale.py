@@ -126,7 +126,7 @@ class Catalog:
             query_timeout = "600s"
             """))
         self.config_path.chmod(0o600)
-        from agent.config import load_config
+        from l4agent.agent.configuration import load_config
 
         self.config = load_config(str(self.config_path))
 
@@ -215,7 +215,7 @@ class _CheckTimes(logging.Handler):
 
 @contextlib.contextmanager
 def check_times():
-    logger = logging.getLogger("diagnostics.runner")
+    logger = logging.getLogger("l4agent.diagnostics.runner")
     handler, level, propagate = _CheckTimes(), logger.level, logger.propagate
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)
@@ -230,7 +230,7 @@ def check_times():
 
 def diagnose(config, prefixes: list[str]) -> dict:
     """One run: wall seconds, findings, errors, seconds per check."""
-    from diagnostics.runner import run_diagnostics
+    from l4agent.diagnostics.runner import run_diagnostics
 
     with check_times() as per_check:
         started = time.perf_counter()

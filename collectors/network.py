@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import psutil
 
-from collectors.base import Collector, Problem, Sample, counter, gauge
+from l4agent.collectors.base import Collector
+from l4agent.core.samples import Problem, Sample, counter, gauge
 
 NET_BYTES = counter("l4agent_network_bytes_total", "Bytes received or sent on the interface.")
 NET_PACKETS = counter("l4agent_network_packets_total", "Packets received or sent on the interface.")

@@ -12,7 +12,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from collectors.base import Collector, Sample, gauge
+from l4agent.collectors.base import Collector
+from l4agent.core.samples import Sample, gauge
 
 PROBE_SUCCESS = gauge("l4agent_probe_success", "1 when the probe's last attempt succeeded, else 0.")
 PROBE_DURATION = gauge("l4agent_probe_duration_seconds", "Time the probe's last attempt took in seconds.")

@@ -17,10 +17,12 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from agent import __version__
-from agent.redact import redact
-from collectors.base import Collector, CollectorStatus, Problem, Sample, counter, gauge
-from collectors.snapshot import Snapshot, utcnow
+from l4agent import __version__
+from l4agent.collectors.base import Collector, CollectorStatus
+from l4agent.core.redact import redact
+from l4agent.core.samples import Problem, Sample, counter, gauge
+from l4agent.core.snapshot import Snapshot
+from l4agent.core.units import utcnow
 
 log = logging.getLogger(__name__)
 

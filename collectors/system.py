@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import psutil
 
-from collectors.base import Collector, Problem, Sample, counter, gauge
+from l4agent.collectors.base import Collector
+from l4agent.core.samples import Problem, Sample, counter, gauge
 
 CPU_SECONDS = counter("l4agent_cpu_seconds_total", "Seconds the CPUs spent in each mode.")
 CPUS = gauge("l4agent_cpus", "Logical CPUs.")

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
-    from agent.config import Config, DatabaseConfig
+    from l4agent.collectors.appserver.app_history import AppHistories
+    from l4agent.core.config import Config, DatabaseConfig
 
 SEVERITIES = ("info", "warning", "critical")
 SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
@@ -97,6 +98,8 @@ class CheckContext:
     #: True inside ``serve``, which keeps history: a check that would otherwise take samples
     #: during the run (a trend from seconds) waits for the history instead.
     in_daemon: bool = False
+    #: recent probes and status reads per app server (the daemon's, or this run's own)
+    app_histories: AppHistories | None = None
 
     @property
     def engine(self) -> str:

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.durations import DurationError, format_duration, parse_duration
-from diagnostics.base import Check, CheckContext
+from l4agent.core.durations import DurationError, format_duration, parse_duration
+from l4agent.diagnostics.base import Check, CheckContext
 
 #: catalogs (databases, MariaDB schemas) that belong to the server, not to the application
 SYSTEM_CATALOGS = {
@@ -48,16 +48,6 @@ def truthy(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("1", "t", "true", "y", "yes", "on")
     return bool(value)
-
-
-def number(value: Any, default: float = 0.0) -> float:
-    """A figure from any driver (Decimal, int, numeric string, None) as a float."""
-    if value is None or value == "":
-        return default
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return default
 
 
 def age(seconds: float | None) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from diagnostics.registry import all_checks
+from l4agent.diagnostics.registry import checks_under
 
 
 def _type_ok(default: Any, value: Any) -> bool:
@@ -23,7 +23,7 @@ def _type_ok(default: Any, value: Any) -> bool:
 
 
 def _is_duration(value: Any) -> bool:
-    from agent.durations import DurationError, parse_duration
+    from l4agent.core.durations import DurationError, parse_duration
 
     try:
         parse_duration(value)
@@ -35,7 +35,7 @@ def _is_duration(value: Any) -> bool:
 def family_defaults(prefix: str) -> dict[str, Any]:
     """The union of the defaults of every check under ``prefix`` ("security")."""
     merged: dict[str, Any] = {}
-    for check in all_checks():
+    for check in checks_under(prefix):
         if check.id.startswith(prefix + "."):
             merged.update(check.defaults)
     return merged
@@ -43,7 +43,7 @@ def family_defaults(prefix: str) -> dict[str, Any]:
 
 def validate_options(key: str, options: dict[str, Any]) -> list[tuple[str, str]]:
     """Problems as (option, message); ``key`` is a check id or a family prefix."""
-    checks = {c.id: c for c in all_checks()}
+    checks = {c.id: c for c in checks_under(key)}
     if key in checks:
         known = dict(checks[key].defaults)
     else:

@@ -13,13 +13,17 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from agent.config import Config, DatabaseConfig
-from agent.redact import redact
-from collectors.snapshot import iso_utc, utcnow
-from diagnostics.base import HOST, SEVERITY_RANK, Check, CheckContext, Finding
-from diagnostics.options import options_for
-from diagnostics.registry import select
+from l4agent.core.config import Config, DatabaseConfig
+from l4agent.core.redact import redact
+from l4agent.core.units import iso_utc, utcnow
+from l4agent.diagnostics.base import HOST, SEVERITY_RANK, Check, CheckContext, Finding
+from l4agent.diagnostics.options import options_for
+from l4agent.diagnostics.registry import select
+
+if TYPE_CHECKING:
+    from l4agent.collectors.appserver.app_history import AppHistories
 
 log = logging.getLogger(__name__)
 
@@ -76,10 +80,14 @@ def _run_checks(checks: Sequence[Check], ctx_for: Callable[[Check], CheckContext
 
 def run_diagnostics(config: Config, prefixes: Sequence[str] = (), target: str | None = None,
                     host: str | None = None, connect: Callable[[DatabaseConfig], object] | None = None,
-                    in_daemon: bool = False) -> DiagnoseResult:
+                    in_daemon: bool = False, app_histories: AppHistories | None = None) -> DiagnoseResult:
     """Run every selected check that applies; ``target`` limits the run to one database target
-    (or to the host checks when it names the host or is "host"). ``in_daemon``: see CheckContext."""
-    from collectors.registry import host_name
+    (or to the host checks when it names the host or is "host"). ``in_daemon``: see CheckContext.
+    ``app_histories``: the app servers' recent probes (the daemon's); a run of its own otherwise."""
+    from l4agent.collectors.appserver.app_history import AppHistories
+    from l4agent.collectors.registry import host_name
+
+    app_histories = app_histories or AppHistories()
 
     host = host or host_name(config)
     started = time.monotonic()
@@ -93,7 +101,7 @@ def run_diagnostics(config: Config, prefixes: Sequence[str] = (), target: str | 
     if run_host and host_checks:
         def host_ctx(check: Check) -> CheckContext:
             return CheckContext(config, options_for(check, config.diagnostics), host, state_dir=config.agent.state_dir,
-                                in_daemon=in_daemon)
+                                in_daemon=in_daemon, app_histories=app_histories)
 
         threads.append(threading.Thread(target=_run_checks, args=(host_checks, host_ctx, host, result, lock),
                                         name="diagnose-host", daemon=True))
@@ -120,7 +128,7 @@ def run_diagnostics(config: Config, prefixes: Sequence[str] = (), target: str | 
 def _run_target(config: Config, database: DatabaseConfig, checks: Sequence[Check], host: str,
                 result: DiagnoseResult, lock: threading.Lock, connect, in_daemon: bool = False) -> None:
     if connect is None:
-        from collectors.database.connection import connect
+        from l4agent.dbaccess.connection import connect
     try:
         db = connect(database)
     except Exception as exc:  # noqa: BLE001 - reported as this target's error

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from collectors.snapshot import Snapshot, iso_utc
-from exporters.tables import format_value, render_table
+from l4agent.core.snapshot import Snapshot
+from l4agent.core.units import format_value, iso_utc
+from l4agent.exporters.tables import render_table
 
 # Metrics that appear under a section of their own, and the label summed away in the table.
 _SUMMED_LABEL = {"l4agent_cpu_seconds_total": "cpu"}

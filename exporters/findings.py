@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from diagnostics.base import SEVERITIES, Finding
-from exporters.tables import render_table
+from l4agent.diagnostics.base import SEVERITIES, Finding
+from l4agent.exporters.tables import render_table
 
 
 def _by_severity(findings: Sequence[Finding]) -> list[tuple[str, list[Finding]]]:

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from agent import __version__
-from agent.config import WebConfig
+from l4agent import __version__
+from l4agent.core.config import WebConfig
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ import math
 import re
 from collections.abc import Callable, Iterable, Iterator
 
-from collectors.base import COUNTER, Sample
-from collectors.snapshot import Snapshot
+from l4agent.core.samples import COUNTER, Sample
+from l4agent.core.snapshot import Snapshot
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 

@@ -1,11 +1,9 @@
-"""Text tables and value formatting for people reading a terminal."""
+"""Text tables for people reading a terminal (values are formatted by :mod:`l4agent.core.units`)."""
 
 from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
-
-from agent.durations import format_duration
 
 
 def _width(text: str) -> int:
@@ -35,33 +33,3 @@ def render_table(headers: Sequence[str], rows: Sequence[Sequence[object]], max_w
         if index == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)
-
-
-def format_bytes(value: float) -> str:
-    """1536 -> "1.5 KiB"."""
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if abs(value) < 1024 or unit == "PiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} PiB"
-
-
-def format_value(metric: str, value: float) -> str:
-    """Render a metric value by its unit suffix: bytes, seconds, ratios; counts plain."""
-    if value != value:  # NaN
-        return "n/a"
-    if value in (float("inf"), float("-inf")):  # a remote host's JSON may say Infinity
-        return "+Inf" if value > 0 else "-Inf"
-    if metric.endswith(("_bytes", "_bytes_total")):
-        return format_bytes(value)
-    if metric.endswith("_ratio"):
-        return f"{value * 100:.1f} %"
-    if metric.endswith(("_seconds", "_seconds_total")):
-        if metric.endswith("_time_seconds") and value > 1e9:  # a timestamp
-            import datetime as dt
-
-            return dt.datetime.fromtimestamp(value, dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
-        return format_duration(value)
-    if value == int(value) and abs(value) < 1e15:
-        return f"{int(value):,}"
-    return f"{value:,.3f}"

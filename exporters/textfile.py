@@ -6,8 +6,8 @@ import os
 import tempfile
 from collections.abc import Iterable
 
-from collectors.base import Sample
-from exporters.prometheus import render
+from l4agent.core.samples import Sample
+from l4agent.exporters.prometheus import render
 
 
 def write_textfile(path: str, samples: Iterable[Sample]) -> None:

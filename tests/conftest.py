@@ -34,7 +34,7 @@ def cli_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 def cli_command(*args: str) -> list[str]:
     """The l4agent command line as the tests run it: this interpreter, this checkout."""
-    return [sys.executable, "-m", "agent", *args]
+    return [sys.executable, "-m", "l4agent", *args]
 
 
 @pytest.fixture

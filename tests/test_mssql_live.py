@@ -13,7 +13,7 @@ import os
 
 import pytest
 
-from diagnostics.registry import all_checks
+from l4agent.diagnostics.registry import all_checks
 
 pytestmark = [
     pytest.mark.mssql_live,

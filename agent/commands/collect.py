@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from agent.commands.common import EXIT_UNREACHABLE, common_options, load_or_exit
+from l4agent.agent.commands.clikit import EXIT_UNREACHABLE, common_options, load_or_exit
 
 
 @click.command()
@@ -27,8 +27,8 @@ def collect(config_path: str | None, fmt: str, only: tuple[str, ...]) -> None:
 
     Exits 3 when a collector could not read its target (the rest is still printed).
     """
-    from collectors.registry import build_collectors, host_name
-    from collectors.runner import CollectionRunner
+    from l4agent.collectors.registry import build_collectors, host_name
+    from l4agent.collectors.runner import CollectionRunner
 
     config = load_or_exit(config_path)
     runner = CollectionRunner(build_collectors(config, set(only) or None), host_name(config))
@@ -39,11 +39,11 @@ def collect(config_path: str | None, fmt: str, only: tuple[str, ...]) -> None:
     if fmt == "json":
         click.echo(json.dumps(snapshot.to_dict(), indent=1))
     elif fmt == "prom":
-        from exporters.prometheus import render
+        from l4agent.exporters.prometheus import render
 
         sys.stdout.write(render(snapshot.samples).decode("utf-8"))
     else:
-        from exporters.collection_table import render_collection
+        from l4agent.exporters.collection_table import render_collection
 
         click.echo(render_collection(snapshot))
     if snapshot.errors:

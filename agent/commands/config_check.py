@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from agent.commands.common import common_options, load_or_exit
+from l4agent.agent.commands.clikit import common_options, load_or_exit
 
 
 @click.group()

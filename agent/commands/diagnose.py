@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from agent.commands.common import EXIT_FAIL_ON, EXIT_UNREACHABLE, common_options, load_or_exit
+from l4agent.agent.commands.clikit import EXIT_FAIL_ON, EXIT_UNREACHABLE, common_options, load_or_exit
 
 
 @click.command()
@@ -35,12 +35,12 @@ def diagnose(config_path: str | None, prefixes: tuple[str, ...], target: str | N
       l4agent diagnose --format markdown > findings.md  for a work record
       l4agent diagnose --fail-on critical               for cron: exit 1 on critical
     """
-    from diagnostics.base import SEVERITY_RANK
-    from diagnostics.registry import select
-    from diagnostics.runner import run_diagnostics
+    from l4agent.diagnostics.base import SEVERITY_RANK
+    from l4agent.diagnostics.registry import select
+    from l4agent.diagnostics.runner import run_diagnostics
 
     if list_checks:
-        from exporters.tables import render_table
+        from l4agent.exporters.tables import render_table
 
         click.echo(render_table(["check", "engines", "what it finds"],
                                 [(c.id, ",".join(sorted(c.engines)), c.title) for c in select(prefixes)], max_width=90))
@@ -50,11 +50,11 @@ def diagnose(config_path: str | None, prefixes: tuple[str, ...], target: str | N
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), indent=1))
     elif fmt == "markdown":
-        from exporters.findings import findings_markdown
+        from l4agent.exporters.findings import findings_markdown
 
         click.echo(findings_markdown(result.findings, result.errors, result.host, result.started_at), nl=False)
     else:
-        from exporters.findings import findings_table
+        from l4agent.exporters.findings import findings_table
 
         click.echo(findings_table(result.findings, result.errors, result.host, result.duration_seconds))
     for error in result.errors:

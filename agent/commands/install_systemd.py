@@ -20,7 +20,7 @@ from pathlib import Path
 
 import click
 
-from agent.commands.common import EXIT_USAGE, common_options
+from l4agent.agent.commands.clikit import EXIT_USAGE, common_options
 
 UNITS = ("l4agent.service", "l4agent-report.service", "l4agent-report.timer")
 SYSUSERS = "l4agent.sysusers"

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from agent.commands.common import EXIT_UNREACHABLE, EXIT_USAGE, common_options, load_or_exit
+from l4agent.agent.commands.clikit import EXIT_UNREACHABLE, EXIT_USAGE, common_options, load_or_exit
 
 
 @click.group()
@@ -25,8 +25,8 @@ def records() -> None:
 
 def _open_store(config, create: bool = False):
     """The store, or None when there is none yet; a locked or corrupt store exits with one line."""
-    from agent.records.service import open_store_for_cli
-    from agent.records.store import StoreCorrupt, StoreError, StoreLocked, StoreMissing
+    from l4agent.agent.records.service import open_store_for_cli
+    from l4agent.agent.records.store import StoreCorrupt, StoreError, StoreLocked, StoreMissing
 
     try:
         return open_store_for_cli(config, create=create)
@@ -45,7 +45,7 @@ def _open_store(config, create: bool = False):
 
 
 def _fail(exc: Exception) -> None:
-    from agent.records.store import StoreLocked
+    from l4agent.agent.records.store import StoreLocked
 
     click.echo(f"error: {exc}", err=True)
     sys.exit(EXIT_UNREACHABLE if isinstance(exc, StoreLocked) else EXIT_USAGE)
@@ -59,8 +59,8 @@ def _fail(exc: Exception) -> None:
 @common_options
 def list_records(config_path: str | None, status: str | None, fmt: str) -> None:
     """List the work records, newest first."""
-    from agent.records import render
-    from agent.records.store import StoreError
+    from l4agent.agent.records import render
+    from l4agent.agent.records.store import StoreError
 
     config = load_or_exit(config_path)
     store = _open_store(config)
@@ -86,8 +86,8 @@ def list_records(config_path: str | None, status: str | None, fmt: str) -> None:
 def show(config_path: str | None, record_id: int, fmt: str) -> None:
     """Show one record as a specialist reads it: Related, Problems and findings, Requests and
     recommendations, Result, Evidence, Notes, and how delivery to each sink went."""
-    from agent.records import render
-    from agent.records.store import StoreError
+    from l4agent.agent.records import render
+    from l4agent.agent.records.store import StoreError
 
     config = load_or_exit(config_path)
     store = _open_store(config)
@@ -119,9 +119,9 @@ def show(config_path: str | None, record_id: int, fmt: str) -> None:
 def close(config_path: str | None, record_id: int, note: str | None) -> None:
     """Close a record by hand. The sinks are told (delivered by `serve`). A breach that
     comes back after a recovery opens a new record linking this one."""
-    from agent.records.engine import RecordEngine
-    from agent.records.store import StoreError
-    from collectors.registry import host_name
+    from l4agent.agent.records.engine import RecordEngine
+    from l4agent.agent.records.store import StoreError
+    from l4agent.collectors.registry import host_name
 
     config = load_or_exit(config_path)
     store = _open_store(config)

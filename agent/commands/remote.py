@@ -11,8 +11,14 @@ from collections.abc import Callable
 
 import click
 
-from agent.commands.common import EXIT_FAIL_ON, EXIT_UNREACHABLE, EXIT_USAGE, common_options, load_or_exit
-from agent.durations import DurationError, parse_duration
+from l4agent.agent.commands.clikit import (
+    EXIT_FAIL_ON,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+    common_options,
+    load_or_exit,
+)
+from l4agent.core.durations import DurationError, parse_duration
 
 DEFAULT_KNOWN_HOSTS = "~/.ssh/known_hosts"
 
@@ -119,13 +125,13 @@ def _usage_error(message: str) -> None:
 
 def _run(action: str, config_path, hosts, inventory, parallel, identity, known_hosts, accept_new, jump,
          connect_timeout, command_timeout, mode, fmt, prefixes=(), target=None, fail_on=None, record=False) -> None:
-    from agent.config import ConfigError
-    from agent.remote import agent_mode, output
-    from agent.remote.fleet import ProgressBar, run_fleet
-    from agent.remote.hosts import host_from_argument, load_inventory, parse_address
-    from agent.remote.jobs import Request, run_host
-    from agent.remote.known_hosts import KnownHosts
-    from agent.remote.ssh import Connector, load_identity
+    from l4agent.agent.remote import agent_mode, output
+    from l4agent.agent.remote.fleet import ProgressBar, run_fleet
+    from l4agent.agent.remote.hosts import host_from_argument, load_inventory, parse_address
+    from l4agent.agent.remote.jobs import Request, run_host
+    from l4agent.agent.remote.known_hosts import KnownHosts
+    from l4agent.agent.remote.ssh import Connector, load_identity
+    from l4agent.core.config import ConfigError
 
     if logging.getLogger().level > logging.DEBUG:
         logging.getLogger("paramiko").setLevel(logging.CRITICAL)  # every failure is reported per host
@@ -186,7 +192,7 @@ def _run(action: str, config_path, hosts, inventory, parallel, identity, known_h
     if record:
         _record(config, results, specs, prefixes)
     if fail_on:
-        from diagnostics.base import SEVERITY_RANK
+        from l4agent.diagnostics.base import SEVERITY_RANK
 
         worst = [f for r in results if r.ok and r.result for f in output.findings_from_json(r.result)]
         if any(SEVERITY_RANK[f.severity] >= SEVERITY_RANK[fail_on] for f in worst):
@@ -196,12 +202,12 @@ def _run(action: str, config_path, hosts, inventory, parallel, identity, known_h
 
 
 def _record(config, results, specs, prefixes) -> None:
-    from agent.remote.records_adapter import record_findings
+    from l4agent.agent.remote.records_adapter import record_findings
 
     try:
         lines = record_findings(config, results, specs, prefixes)
     except Exception as exc:  # noqa: BLE001 - the findings are printed already; say why records were not
-        from agent.redact import redact
+        from l4agent.core.redact import redact
 
         click.echo(f"error: --record: {redact(str(exc)) or type(exc).__name__}", err=True)
         sys.exit(EXIT_UNREACHABLE)

@@ -9,13 +9,19 @@ import tempfile
 
 import click
 
-from agent.commands.common import EXIT_FAIL_ON, EXIT_UNREACHABLE, EXIT_USAGE, common_options, load_or_exit
+from l4agent.agent.commands.clikit import (
+    EXIT_FAIL_ON,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+    common_options,
+    load_or_exit,
+)
 
 
 def _since(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
     if value is None:
         return None
-    from agent.durations import DurationError, parse_duration
+    from l4agent.core.durations import DurationError, parse_duration
 
     try:
         seconds = parse_duration(value)
@@ -74,15 +80,15 @@ def report(config_path: str | None, fmt: str, output: str | None, since: float |
       l4agent report --since 24h --mail-to ops@example.com -o report.html
       l4agent report --format markdown > today.md
     """
-    from exporters.report import make_report
-    from exporters.report.html import render_html
-    from exporters.report.markdown import render_markdown
-    from exporters.report.model import VERDICT_RANK
+    from l4agent.agent.reporting import make_report
+    from l4agent.exporters.report.html import render_html
+    from l4agent.exporters.report.markdown import render_markdown
+    from l4agent.exporters.report.model import VERDICT_RANK
 
     config = load_or_exit(config_path)
     sink = None
     if mail_to:
-        from exporters.report.mail import smtp_sink
+        from l4agent.exporters.report.mail import smtp_sink
 
         sink = smtp_sink(config)
         if sink is None:
@@ -116,7 +122,7 @@ def report(config_path: str | None, fmt: str, output: str | None, since: float |
 
     mail_failed = False
     if sink is not None:
-        from exporters.report.mail import MailError, send_report
+        from l4agent.agent.reporting.mailer import MailError, send_report
 
         subject = f"l4agent report {result.host}: {result.verdict.upper()}"
         if result.verdict != "ok":

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from agent.commands.common import common_options, load_or_exit
+from l4agent.agent.commands.clikit import common_options, load_or_exit
 
 
 @click.command()
@@ -22,8 +22,8 @@ def serve(config_path: str | None, listen: str | None) -> None:
     import dataclasses
     import logging
 
-    from agent.config import parse_listen
-    from agent.daemon import Daemon
+    from l4agent.agent.daemon import Daemon
+    from l4agent.core.config import parse_listen
 
     config = load_or_exit(config_path)
     if listen:
@@ -50,5 +50,5 @@ def serve(config_path: str | None, listen: str | None) -> None:
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
     daemon.wait()
-    logging.getLogger("agent.serve").info("stopping")
+    logging.getLogger("l4agent.agent.serve").info("stopping")
     daemon.stop()

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from agent.commands.common import EXIT_UNREACHABLE, common_options, load_or_exit
+from l4agent.agent.commands.clikit import EXIT_UNREACHABLE, common_options, load_or_exit
 
 
 @click.command()
@@ -19,9 +19,9 @@ def textfile(config_path: str | None, output: str) -> None:
     For hosts that already run node_exporter: point its --collector.textfile.directory at
     FILE's folder and run this from cron or a systemd timer.
     """
-    from collectors.registry import build_collectors, host_name
-    from collectors.runner import CollectionRunner
-    from exporters.textfile import write_textfile
+    from l4agent.collectors.registry import build_collectors, host_name
+    from l4agent.collectors.runner import CollectionRunner
+    from l4agent.exporters.textfile import write_textfile
 
     config = load_or_exit(config_path)
     runner = CollectionRunner(build_collectors(config), host_name(config))

@@ -9,11 +9,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from agent.config import ThresholdConfig
-from agent.durations import format_duration
-from agent.redact import redact
-from agent.thresholds import Reading, describe_level
-from exporters.tables import format_value
+from l4agent.agent.thresholds import Reading, describe_level
+from l4agent.core.config import ThresholdConfig
+from l4agent.core.durations import format_duration
+from l4agent.core.redact import redact
+from l4agent.core.units import format_value
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9`(])")
 
@@ -75,10 +75,10 @@ def problems(reading: Reading, severity: str, since: float | None) -> list[str]:
     else:
         lines = [measured if reading.object == rule.metric else f"On {reading.object}: {measured}"]
     if rule.for_seconds:
-        from agent.records.model import iso
+        from l4agent.core.units import iso_epoch
 
         lines.append(f"It held at every check for at least {format_duration(rule.for_seconds)}"
-                     + (f", since {iso(since)}." if since else "."))
+                     + (f", since {iso_epoch(since)}." if since else "."))
     return lines
 
 
@@ -102,7 +102,7 @@ def evidence(reading: Reading, severity: str, since: float | None) -> dict[str, 
         finding = reading.finding
         return {"rule": rule.name, "check": finding.check, "severity": finding.severity, "summary": finding.summary,
                 "target": finding.target, "object": finding.object, "details": finding.evidence}
-    from agent.records.model import iso
+    from l4agent.core.units import iso_epoch
 
     data: dict[str, Any] = {
         "rule": rule.name,
@@ -120,7 +120,7 @@ def evidence(reading: Reading, severity: str, since: float | None) -> dict[str, 
     if rule.recovery_margin:
         data["recovery_margin"] = rule.recovery_margin
     if since is not None:
-        data["breached_since"] = iso(since)
+        data["breached_since"] = iso_epoch(since)
     return data
 
 

@@ -26,10 +26,8 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from agent.config import ALL_ADDRESSES, Config, ThresholdConfig
-from agent.durations import format_duration
-from agent.records import content
-from agent.records.model import (
+from l4agent.agent.records import content
+from l4agent.agent.records.model import (
     CLOSED,
     CLOSED_EVENT,
     FAILED,
@@ -41,12 +39,21 @@ from agent.records.model import (
     RESOLVED,
     RESOLVED_EVENT,
     Record,
-    iso,
 )
-from agent.records.priority import more_urgent, priority_for, sla_due
-from agent.records.store import Store, Tx
-from agent.redact import redact
-from agent.thresholds import Reading, Timer, advance, effective_rules, finding_readings, metric_readings
+from l4agent.agent.records.priority import more_urgent, priority_for, sla_due
+from l4agent.agent.records.store import Store, Tx
+from l4agent.agent.thresholds import (
+    Reading,
+    Timer,
+    advance,
+    effective_rules,
+    finding_readings,
+    metric_readings,
+)
+from l4agent.core.config import ALL_ADDRESSES, Config, ThresholdConfig
+from l4agent.core.durations import format_duration
+from l4agent.core.redact import redact
+from l4agent.core.units import iso_epoch
 
 log = logging.getLogger(__name__)
 
@@ -304,9 +311,9 @@ class RecordEngine:
         if note:
             note = redact(note)
             tx.add_note(record, now, note)
-            note_dict = {"at": iso(now), "text": note}
+            note_dict = {"at": iso_epoch(now), "text": note}
         record.notes = tx.notes(record.id)
-        payload = {"at": iso(now), "record": record.to_dict(), "note": note_dict}
+        payload = {"at": iso_epoch(now), "record": record.to_dict(), "note": note_dict}
         tx.add_event(record.id, event, now, payload, self.sinks)
         if changes is not None:
             changes.append(Change(event, record.id, record.fingerprint, record.title, record.priority))
@@ -347,6 +354,6 @@ def _worse(reading: Reading, last: float | None, step: float) -> bool:
 
 
 def _value(reading: Reading, value: float | None) -> str:
-    from exporters.tables import format_value
+    from l4agent.core.units import format_value
 
     return format_value(reading.rule.metric or "", value) if value is not None else "n/a"

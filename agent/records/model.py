@@ -5,9 +5,10 @@ Times are epoch seconds inside the agent and ISO-8601 UTC strings outside (JSON,
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
+
+from l4agent.core.units import iso_epoch
 
 OPEN, RESOLVED, CLOSED = "open", "resolved", "closed"
 STATUSES = (OPEN, RESOLVED, CLOSED)
@@ -17,20 +18,13 @@ FAILED, PASSED = "Failed", "Passed"
 OPENED, NOTED, RESOLVED_EVENT, REOPENED, CLOSED_EVENT = "opened", "noted", "resolved", "reopened", "closed"
 
 
-def iso(epoch: float | None) -> str | None:
-    """``2026-11-22T07:00:00Z`` for epoch seconds; None stays None."""
-    if epoch is None:
-        return None
-    return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 @dataclass
 class Note:
     at: float
     text: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"at": iso(self.at), "text": self.text}
+        return {"at": iso_epoch(self.at), "text": self.text}
 
 
 @dataclass
@@ -71,8 +65,8 @@ class Record:
             "status": self.status,
             "priority": self.priority,
             "environment": self.environment,
-            "opened_at": iso(self.opened_at),
-            "sla_due_at": iso(self.sla_due_at),
+            "opened_at": iso_epoch(self.opened_at),
+            "sla_due_at": iso_epoch(self.sla_due_at),
             "host": self.host,
             "related": self.related,
             "problems": list(self.problems),
@@ -85,8 +79,8 @@ class Record:
             "target": self.target,
             "object": self.object,
             "severity": self.severity,
-            "updated_at": iso(self.updated_at),
-            "resolved_at": iso(self.resolved_at),
-            "closed_at": iso(self.closed_at),
+            "updated_at": iso_epoch(self.updated_at),
+            "resolved_at": iso_epoch(self.resolved_at),
+            "closed_at": iso_epoch(self.closed_at),
             "previous_id": self.previous_id,
         }

@@ -18,9 +18,9 @@ import threading
 import time
 from collections import Counter
 
-from agent.records.sinks import DeliveryError, Sink
-from agent.records.store import Store, StoreError
-from agent.redact import redact
+from l4agent.agent.records.sinks import DeliveryError, Sink
+from l4agent.agent.records.store import Store, StoreError
+from l4agent.core.redact import redact
 
 log = logging.getLogger(__name__)
 

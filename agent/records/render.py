@@ -12,7 +12,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from exporters.tables import render_table
+from l4agent.exporters.tables import render_table
 
 EVENT_WORDS = {"opened": "OPENED", "noted": "NOTE", "resolved": "RESOLVED", "reopened": "RE-OPENED",
                "closed": "CLOSED"}

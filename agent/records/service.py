@@ -28,13 +28,13 @@ import time
 from collections import deque
 from typing import Any
 
-from agent.config import Config
-from agent.records.engine import Change, RecordEngine
-from agent.records.outbox import Outbox
-from agent.records.priority import PRIORITIES
-from agent.records.sinks import build_sinks
-from agent.records.store import Store, StoreError, store_path
-from collectors.base import counter, gauge
+from l4agent.agent.records.engine import Change, RecordEngine
+from l4agent.agent.records.outbox import Outbox
+from l4agent.agent.records.priority import PRIORITIES
+from l4agent.agent.records.sinks import build_sinks
+from l4agent.agent.records.store import Store, StoreError, store_path
+from l4agent.core.config import Config
+from l4agent.core.samples import counter, gauge
 
 log = logging.getLogger(__name__)
 
@@ -246,7 +246,7 @@ class RecordsService:
 
     def records_page(self, request):
         """``GET /records[?status=open]``: the records as ``records list --format json`` prints them."""
-        from exporters.http import Response
+        from l4agent.exporters.http import Response
 
         status = (request.query.get("status") or [None])[0]
         if status not in (None, "open", "resolved", "closed"):
@@ -277,10 +277,7 @@ def install(daemon) -> None:
         service.on_snapshot(snapshot, _exported_samples(daemon, snapshot))
 
     daemon.on_snapshot(on_snapshot)
-    subscribers = getattr(daemon, "findings_subscribers", None)
-    if subscribers is None:
-        subscribers = daemon.findings_subscribers = []
-    subscribers.append(service.on_findings)
+    daemon.findings_subscribers.append(service.on_findings)
     daemon.add_service(service)
     daemon.exposition.add_source(service.samples)
     daemon.web.route("/records", service.records_page)
@@ -301,8 +298,8 @@ def checks_that_ran(config: Config, result) -> set[tuple[str, str]]:
     """(check, target) pairs a full diagnostics run covered cleanly: every enabled check on
     every target it applies to, minus unreachable targets and failed checks, plus whatever
     reported a finding."""
-    from diagnostics.base import HOST
-    from diagnostics.registry import all_checks
+    from l4agent.diagnostics.base import HOST
+    from l4agent.diagnostics.registry import all_checks
 
     failed = {(error.get("check"), error.get("target")) for error in result.errors}
     unreachable = set(result.unreachable)
@@ -348,6 +345,3 @@ def open_store_for_cli(config: Config, create: bool = False) -> Store:
     """The store for a CLI command (shorter lock wait than the daemon's)."""
     return Store.open(store_path(config.agent.state_dir), create=create, busy_timeout=3.0)
 
-
-def records_json(records) -> dict[str, Any]:
-    return {"records": [record.to_dict() for record in records]}

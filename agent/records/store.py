@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from agent.records.model import Note, Record
+from l4agent.agent.records.model import Note, Record
 
 FILENAME = "records.sqlite"
 

@@ -12,7 +12,7 @@ import json
 import shlex
 from collections.abc import Sequence
 
-from agent.remote.ssh import Session, SshError
+from l4agent.agent.remote.ssh import Session, SshError
 
 EXIT_CODES_WITH_JSON = (0, 1, 3)
 TIMEOUT_EXIT = 124  # coreutils timeout: the command was stopped

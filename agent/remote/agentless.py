@@ -14,9 +14,10 @@ import shlex
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from agent.remote import procfs
-from agent.remote.ssh import Session, SshError
-from collectors.base import Collector, Problem, Sample
+from l4agent.agent.remote import procfs
+from l4agent.agent.remote.ssh import Session, SshError
+from l4agent.collectors.base import Collector
+from l4agent.core.samples import Problem, Sample
 
 DF_TIMEOUT = 10  # seconds for each df run on the host
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
-from agent.remote.hosts import HostSpec
+from l4agent.agent.remote.hosts import HostSpec
 
 log = logging.getLogger(__name__)
 

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field, replace
 
 import paramiko
 
-from agent.config import DatabaseConfig
-from agent.remote.ssh import Session
-from collectors.database.connection import dsn_value, odbc_quote, with_key
+from l4agent.agent.remote.ssh import Session
+from l4agent.core.config import DatabaseConfig
+from l4agent.dbaccess.connection import dsn_value, odbc_quote, with_key
 
 log = logging.getLogger(__name__)
 

@@ -30,7 +30,14 @@ import re
 import tomllib
 from dataclasses import dataclass
 
-from agent.config import ConfigError, DatabaseConfig, Problems, TableReader, check_unique, read_database
+from l4agent.core.config import (
+    ConfigError,
+    DatabaseConfig,
+    Problems,
+    TableReader,
+    check_unique,
+    read_database,
+)
 
 DEFAULT_SSH_PORT = 22
 # A host name or an IPv4/IPv6 literal: no whitespace, no control characters, no leading '-'.

@@ -14,19 +14,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
-from agent.config import Config
-from agent.redact import redact
-from agent.remote import agent_mode, agentless
-from agent.remote.fleet import FAILED, OK, UNREACHABLE, Cancel, HostResult
-from agent.remote.forward import Forwards, forwarded
-from agent.remote.hosts import HostSpec
-from agent.remote.ssh import Connector, Session, SshError
-from collectors.base import Collector, Problem, Sample
+from l4agent.agent.remote import agent_mode, agentless
+from l4agent.agent.remote.fleet import FAILED, OK, UNREACHABLE, Cancel, HostResult
+from l4agent.agent.remote.forward import Forwards, forwarded
+from l4agent.agent.remote.hosts import HostSpec
+from l4agent.agent.remote.ssh import Connector, Session, SshError
+from l4agent.collectors.base import Collector
+from l4agent.core.config import Config
+from l4agent.core.redact import redact
+from l4agent.core.samples import Problem, Sample
 
 log = logging.getLogger(__name__)
 
 AGENT, AGENTLESS = "agent", "agentless"
-MODES = ("auto", AGENT, AGENTLESS)
 
 
 @dataclass(frozen=True)
@@ -85,8 +85,8 @@ def _run_agentless(session: Session, spec: HostSpec, request: Request) -> dict[s
 
 def collect_agentless(session: Session, spec: HostSpec, request: Request) -> dict[str, Any]:
     """OS and network from the host's /proc, plus its databases through port-forwards."""
-    from collectors.registry import build_collectors
-    from collectors.runner import CollectionRunner
+    from l4agent.collectors.registry import build_collectors
+    from l4agent.collectors.runner import CollectionRunner
 
     facts = agentless.read_host(session, request.command_timeout)
     timeout = request.config.agent.collector_timeout
@@ -118,7 +118,7 @@ class _NotForwarded(Collector):
     message: str = ""
 
     def collect(self) -> Iterator[Sample | Problem]:
-        from collectors.database import metrics
+        from l4agent.collectors.database import metrics
 
         yield metrics.UP(0, database=self.target, engine=self.engine)
         yield Problem(self.message)
@@ -126,7 +126,7 @@ class _NotForwarded(Collector):
 
 def diagnose_agentless(session: Session, spec: HostSpec, request: Request) -> dict[str, Any]:
     """The database checks of the host's inventory targets, run here through port-forwards."""
-    from diagnostics.runner import DiagnoseResult, run_diagnostics
+    from l4agent.diagnostics.runner import DiagnoseResult, run_diagnostics
 
     host = _remote_hostname(session, request.command_timeout) or spec.name
     selected = [db for db in spec.databases if request.target in (None, db.name)]
@@ -136,7 +136,7 @@ def diagnose_agentless(session: Session, spec: HostSpec, request: Request) -> di
         if forwards.targets:
             result = run_diagnostics(config, request.prefixes, None, host=host)
         else:
-            from collectors.snapshot import iso_utc, utcnow
+            from l4agent.core.units import iso_utc, utcnow
 
             result = DiagnoseResult(host=host, started_at=iso_utc(utcnow()), duration_seconds=0.0)
     _explain_errors(result.errors, forwards)
@@ -154,8 +154,8 @@ def _explain_errors(errors: list[dict], forwards: Forwards) -> None:
 
 def without_host_checks(diagnostics: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """``[diagnostics]`` options with every host check disabled (they would read this machine)."""
-    from diagnostics.base import HOST
-    from diagnostics.registry import all_checks
+    from l4agent.diagnostics.base import HOST
+    from l4agent.diagnostics.registry import all_checks
 
     result = {key: dict(value) for key, value in diagnostics.items()}
     for check in all_checks():

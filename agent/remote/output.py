@@ -12,12 +12,13 @@ import json
 import math
 from collections.abc import Sequence
 
-from agent.durations import format_duration
-from agent.remote.fleet import STATUSES, HostResult
-from collectors.base import COUNTER, GAUGE, MetricSpec, Sample
-from collectors.snapshot import Snapshot, utcnow
-from diagnostics.base import Finding
-from exporters.tables import render_table
+from l4agent.agent.remote.fleet import STATUSES, HostResult
+from l4agent.core.durations import format_duration
+from l4agent.core.samples import COUNTER, GAUGE, MetricSpec, Sample
+from l4agent.core.snapshot import Snapshot
+from l4agent.core.units import utcnow
+from l4agent.diagnostics.base import Finding
+from l4agent.exporters.tables import render_table
 
 
 def to_json(results: Sequence[HostResult]) -> str:
@@ -105,8 +106,8 @@ def recap_line(results: Sequence[HostResult]) -> str:
 
 def render_results(results: Sequence[HostResult], action: str, elapsed: float) -> str:
     """Each host's table, then one line per host and the recap."""
-    from exporters.collection_table import render_collection
-    from exporters.findings import findings_table
+    from l4agent.exporters.collection_table import render_collection
+    from l4agent.exporters.findings import findings_table
 
     out: list[str] = []
     for r in results:

@@ -15,9 +15,9 @@ import math
 import re
 from collections.abc import Iterable
 
-from collectors import network as net
-from collectors import system as os_
-from collectors.base import Sample
+from l4agent.collectors import network as net
+from l4agent.collectors import system as os_
+from l4agent.core.samples import Sample
 
 # psutil's cpu_times fields on Linux, in /proc/stat column order.
 CPU_MODES = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal", "guest", "guest_nice")

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from agent.config import Config
-from agent.remote.fleet import HostResult
-from agent.remote.hosts import HostSpec
-from agent.remote.output import findings_from_json
-from diagnostics.base import Finding
+from l4agent.agent.remote.fleet import HostResult
+from l4agent.agent.remote.hosts import HostSpec
+from l4agent.agent.remote.output import findings_from_json
+from l4agent.core.config import Config
+from l4agent.diagnostics.base import Finding
 
 
 def ran_pairs(findings: Iterable[Finding], errors: Iterable[dict], targets: Iterable[str],
@@ -25,7 +25,7 @@ def ran_pairs(findings: Iterable[Finding], errors: Iterable[dict], targets: Iter
     or the inventory's targets), except the pairs with an error and targets that could not be
     reached at all (an error without a check).
     """
-    from diagnostics.registry import select
+    from l4agent.diagnostics.registry import select
 
     findings, errors = list(findings), list(errors)
     seen = set(targets) | {f.target for f in findings} | {str(e.get("target")) for e in errors if e.get("target")}
@@ -37,8 +37,8 @@ def ran_pairs(findings: Iterable[Finding], errors: Iterable[dict], targets: Iter
 def record_findings(config: Config, results: Sequence[HostResult], specs: Sequence[HostSpec],
                     prefixes: Sequence[str] = ()) -> list[str]:
     """Feed every ok host's findings to the record engine; returns one line per host changed."""
-    from agent.records import service
-    from diagnostics.runner import DiagnoseResult
+    from l4agent.agent.records import service
+    from l4agent.diagnostics.runner import DiagnoseResult
 
     by_name = {spec.name: spec for spec in specs}
     lines: list[str] = []

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 import paramiko
 
-from agent.redact import redact
-from agent.remote.hosts import Address, HostSpec
-from agent.remote.known_hosts import HostKeyError, KnownHosts, changed_message, prepare_client
+from l4agent.agent.remote.hosts import Address, HostSpec
+from l4agent.agent.remote.known_hosts import HostKeyError, KnownHosts, changed_message, prepare_client
+from l4agent.core.redact import redact
 
 log = logging.getLogger(__name__)
 

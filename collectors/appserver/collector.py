@@ -19,13 +19,14 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from agent.config import AppServerConfig
-from collectors.appserver import json_status, tomcat
-from collectors.appserver.history import AppHistory, history_for
-from collectors.appserver.http_probe import ProbeOutcome, probe
-from collectors.appserver.process_group import ProcessGroup, ProcessMatcher
-from collectors.appserver.status_page import StatusPageError
-from collectors.base import Collector, Problem, Sample, counter, gauge
+from l4agent.collectors.appserver import json_status, tomcat
+from l4agent.collectors.appserver.app_history import AppHistories, AppHistory
+from l4agent.collectors.appserver.http_probe import ProbeOutcome, probe
+from l4agent.collectors.appserver.process_group import ProcessGroup, ProcessMatcher
+from l4agent.collectors.appserver.status_client import StatusPageError
+from l4agent.collectors.base import Collector
+from l4agent.core.config import AppServerConfig
+from l4agent.core.samples import Problem, Sample, counter, gauge
 
 UP = gauge("l4agent_appserver_up", "1 when the app server's URL answered as expected (status, body, certificate), else 0.")
 RESPONSE = gauge("l4agent_appserver_response_seconds", "Total time of the last probe in seconds, redirects and body included.")
@@ -61,7 +62,7 @@ class AppServerCollector(Collector):
     def __post_init__(self) -> None:
         app = self.app
         self.target = app.name
-        self.history = self.history or history_for(app.name)
+        self.history = self.history or AppHistory(app.name)
         if app.process and self.process_group is None:
             matcher = ProcessMatcher(app.process, app.process_user, app.process_cmdline)
             self.process_group = ProcessGroup(app.name, matcher)
@@ -163,5 +164,8 @@ def _side_by_side(reads: list[Callable[[], list]], limit: float) -> list[list]:
     return finished
 
 
-def from_config(config) -> list[Collector]:
-    return [AppServerCollector(app=app, timeout=app.timeout + TIMEOUT_MARGIN) for app in config.appservers]
+def from_config(config, histories: AppHistories | None = None) -> list[Collector]:
+    """One collector per app server, each writing into its history in ``histories``."""
+    histories = histories or AppHistories()
+    return [AppServerCollector(app=app, timeout=app.timeout + TIMEOUT_MARGIN, history=histories.for_app(app.name))
+            for app in config.appservers]

@@ -24,8 +24,9 @@ import time
 import urllib.parse
 from dataclasses import dataclass, field
 
-from agent import __version__
-from agent.redact import register_secret
+from l4agent import __version__
+from l4agent.core.redact import register_secret
+from l4agent.core.tls import client_context
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 #: bytes of a body read at most: enough for a login page's marker or a status document
@@ -240,7 +241,7 @@ def _connect_tls(host: str, port: int, deadline: float, ca_file: str | None,
         except ssl.SSLCertVerificationError as exc:
             conn.close()
             verify_error = exc.verify_message or str(exc)
-    conn = http.client.HTTPSConnection(host, port, timeout=_remaining(deadline), context=_unverified_context())
+    conn = http.client.HTTPSConnection(host, port, timeout=_remaining(deadline), context=client_context(verify=False))
     _connect(conn)
     return conn, _certificate(conn, False if verify_tls else None, verify_error, trust)
 
@@ -266,16 +267,7 @@ def _verifying_context(ca_file: str | None) -> ssl.SSLContext:
 
 @functools.lru_cache(maxsize=16)
 def _cached_context(ca_file: str | None, version: int | None) -> ssl.SSLContext:
-    return ssl.create_default_context(cafile=ca_file)
-
-
-def _unverified_context() -> ssl.SSLContext:
-    # Only ever used to read a certificate that failed verification (reported as a failure),
-    # or when the config says verify_tls = false.
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context
+    return client_context(ca_file)
 
 
 def _certificate(conn: http.client.HTTPSConnection, verified: bool | None, error: str | None,

@@ -18,9 +18,9 @@ from collections.abc import Iterator, Mapping
 from functools import cache
 from typing import Any
 
-from agent.config import AppServerConfig
-from collectors.appserver.status_page import StatusPageError, fetch_page
-from collectors.base import MetricSpec, Sample, counter, gauge
+from l4agent.collectors.appserver.status_client import StatusPageError, fetch_page
+from l4agent.core.config import AppServerConfig
+from l4agent.core.samples import MetricSpec, Sample, counter, gauge
 
 PREFIX = "l4agent_appserver_json_"
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import psutil
 
-from collectors.base import Problem, Sample, counter, gauge
+from l4agent.core.samples import Problem, Sample, counter, gauge
 
 PROCESS_MEMBERS = gauge("l4agent_process_members", "Processes in the app server's process group.")
 PROCESS_CPU = counter("l4agent_process_cpu_seconds_total",

@@ -22,9 +22,9 @@ import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from agent.config import AppServerConfig
-from collectors.appserver.status_page import StatusPageError, fetch_page
-from collectors.base import Sample, counter, gauge
+from l4agent.collectors.appserver.status_client import StatusPageError, fetch_page
+from l4agent.core.config import AppServerConfig
+from l4agent.core.samples import Sample, counter, gauge
 
 THREADS_BUSY = gauge("l4agent_appserver_threads_busy", "Busy request threads of the connector's pool.")
 THREADS_CURRENT = gauge("l4agent_appserver_threads_current", "Threads the connector's pool has started.")

@@ -2,4 +2,4 @@
 engine (``mssql``, ``postgresql``, ``mysql``), and the database collector (``collector``).
 """
 
-from collectors.database.collector import from_config  # noqa: F401 - the registry's entry point
+from l4agent.collectors.database.collector import from_config  # noqa: F401 - the registry's entry point

@@ -24,12 +24,13 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from agent.config import Config, DatabaseConfig
-from collectors.base import Collector, Problem, Sample
-from collectors.database import metrics, mssql, mysql, postgresql
-from collectors.database.backup_files import newest_file
-from collectors.database.connection import Connection, DatabaseError, connect
-from collectors.database.steps import Step, StepContext
+from l4agent.collectors.base import Collector
+from l4agent.collectors.database import metrics, mssql, mysql, postgresql
+from l4agent.collectors.database.backup_files import newest_file
+from l4agent.collectors.database.steps import Step, StepContext
+from l4agent.core.config import Config, DatabaseConfig
+from l4agent.core.samples import Problem, Sample
+from l4agent.dbaccess.connection import Connection, DatabaseError, connect
 
 log = logging.getLogger(__name__)
 

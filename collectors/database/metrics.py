@@ -8,7 +8,7 @@ gauges. ``catalog`` is a database inside the server (an ERP company or period ca
 
 from __future__ import annotations
 
-from collectors.base import counter, gauge
+from l4agent.core.samples import counter, gauge
 
 ALL_CATALOGS = "*"
 

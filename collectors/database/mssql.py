@@ -11,17 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from collectors.base import Sample
-from collectors.database import metrics
-from collectors.database.steps import (
+from l4agent.collectors.database import metrics
+from l4agent.collectors.database.steps import (
     Rows,
     Step,
     StepContext,
     longest_transaction_sample,
-    number,
-    number_or_zero,
     session_samples,
 )
+from l4agent.core.samples import Sample
+from l4agent.dbaccess.values import number
 
 # 'user connections' = 0 means "as many as @@MAX_CONNECTIONS allows" (32767).
 SERVER = """
@@ -147,12 +146,12 @@ def server_samples(rows: Rows, ctx: StepContext) -> Iterator[Sample]:
     if row.get("edition"):
         version = f"{version} {row['edition']}"
     yield metrics.INFO(1, database=ctx.database, engine=ctx.engine, version=version)
-    limit = number(row.get("user_connections_setting")) or number_or_zero(row["max_connections"])
+    limit = number(row.get("user_connections_setting"), None) or number(row["max_connections"])
     yield metrics.CONNECTIONS_MAX(limit, database=ctx.database)
 
 
 def connections_samples(rows: Rows, ctx: StepContext) -> Iterator[Sample]:
-    yield metrics.CONNECTIONS(number_or_zero(rows[0]["connections"]), database=ctx.database)
+    yield metrics.CONNECTIONS(number(rows[0]["connections"]), database=ctx.database)
 
 
 def sessions_samples(rows: Rows, ctx: StepContext) -> Iterator[Sample]:
@@ -166,7 +165,7 @@ def transaction_samples(rows: Rows, ctx: StepContext) -> Iterator[Sample]:
 def counter_samples(rows: Rows, ctx: StepContext) -> Iterator[Sample]:
     """Buffer cache hit ratio (ratio / base), deadlocks and transactions. SQL Server keeps no
     commit or rollback count, so only transactions_total is reported."""
-    values = {str(row["counter_name"]).strip().lower(): number_or_zero(row["cntr_value"]) for row in rows}
+    values = {str(row["counter_name"]).strip().lower(): number(row["cntr_value"]) for row in rows}
     base = values.get("buffer cache hit ratio base")
     if base:
         ratio = values.get("buffer cache hit ratio", 0.0) / base
@@ -181,7 +180,7 @@ def size_samples(rows: Rows, ctx: StepContext) -> Iterator[Sample]:
     for row in rows:
         if row["catalog"] is None:  # dropped between the scan and DB_NAME()
             continue
-        yield metrics.SIZE(number_or_zero(row["size_bytes"]), database=ctx.database, catalog=row["catalog"],
+        yield metrics.SIZE(number(row["size_bytes"]), database=ctx.database, catalog=row["catalog"],
                            kind=row["kind"])
 
 
@@ -196,20 +195,20 @@ def backup_samples(rows: Rows, ctx: StepContext) -> Iterator[Sample]:
     for catalog, catalog_rows in catalogs.items():
         labels = {"database": ctx.database, "catalog": catalog}
         first = catalog_rows[0]
-        if number(first.get("in_availability_group")):
-            preferred = 1.0 if number(first.get("is_preferred_replica")) else 0.0
+        if number(first.get("in_availability_group"), None):
+            preferred = 1.0 if number(first.get("is_preferred_replica"), None) else 0.0
             yield metrics.BACKUP_PREFERRED_REPLICA(preferred, **labels)
             if not preferred:
                 continue
         newest: dict[str, tuple[float, bool]] = {}  # type -> (age, copy_only)
         for row in catalog_rows:
             kind = BACKUP_TYPES.get(str(row["type"] or "").strip().upper())
-            age = number(row["age_seconds"])
+            age = number(row["age_seconds"], None)
             if kind is None or age is None:
                 continue
             age = max(0.0, age + ctx.elapsed)
             if kind not in newest or age < newest[kind][0]:
-                newest[kind] = (age, bool(number(row["is_copy_only"])))
+                newest[kind] = (age, bool(number(row["is_copy_only"], None)))
         yield metrics.BACKUP_MISSING(0.0 if "full" in newest else 1.0, **labels)
         for kind in ("full", "diff", "log"):
             if kind in newest:
@@ -224,10 +223,10 @@ def backup_samples(rows: Rows, ctx: StepContext) -> Iterator[Sample]:
 def availability_group_samples(rows: Rows, ctx: StepContext) -> Iterator[Sample]:
     for row in rows:
         labels = {"database": ctx.database, "catalog": str(row["catalog"]), "replica": str(row["replica"])}
-        lag = number(row["lag_seconds"])
+        lag = number(row["lag_seconds"], None)
         if lag is not None:
             yield metrics.REPLICATION_LAG(max(0.0, lag), **labels)
-        yield metrics.REPLICATION_LAG_BYTES(number_or_zero(row["lag_bytes"]), **labels)
+        yield metrics.REPLICATION_LAG_BYTES(number(row["lag_bytes"]), **labels)
 
 
 STEPS = (

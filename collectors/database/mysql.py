@@ -12,17 +12,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from collectors.base import Sample
-from collectors.database import metrics
-from collectors.database.steps import (
+from l4agent.collectors.database import metrics
+from l4agent.collectors.database.steps import (
     Rows,
     Step,
     StepContext,
     longest_transaction_sample,
-    number,
-    number_or_zero,
     session_samples,
 )
+from l4agent.core.samples import Sample
+from l4agent.dbaccess.values import number
 
 SERVER = """
 SELECT VERSION() AS version,
@@ -73,11 +72,11 @@ REPLICATION = "SHOW ALL SLAVES STATUS"
 def server_samples(rows: Rows, ctx: StepContext) -> Iterator[Sample]:
     row = rows[0]
     yield metrics.INFO(1, database=ctx.database, engine=ctx.engine, version=str(row["version"]))
-    yield metrics.CONNECTIONS_MAX(number_or_zero(row["max_connections"]), database=ctx.database)
+    yield metrics.CONNECTIONS_MAX(number(row["max_connections"]), database=ctx.database)
 
 
 def status_samples(rows: Rows, ctx: StepContext) -> Iterator[Sample]:
-    status = {str(row["name"]).lower(): number(row["value"]) for row in rows}
+    status = {str(row["name"]).lower(): number(row["value"], None) for row in rows}
     ctx.facts["replicas_running"] = status.get("slaves_running") or 0
     commits, rollbacks = status.get("handler_commit"), status.get("handler_rollback")
     if status.get("threads_connected") is not None:
@@ -105,14 +104,14 @@ def decode_file_name(name: str) -> str:
 
 def size_samples(rows: Rows, ctx: StepContext) -> Iterator[Sample]:
     for row in rows:
-        yield metrics.SIZE(number_or_zero(row["size_bytes"]), database=ctx.database,
+        yield metrics.SIZE(number(row["size_bytes"]), database=ctx.database,
                            catalog=decode_file_name(str(row["catalog"])), kind="data")
 
 
 def replication_samples(rows: Rows, ctx: StepContext) -> Iterator[Sample]:
     """One row per replication source (SHOW ALL SLAVES STATUS); a stopped SQL thread has no lag."""
     for row in rows:
-        lag = number(row.get("seconds_behind_master"))
+        lag = number(row.get("seconds_behind_master"), None)
         if lag is None:
             continue
         yield metrics.REPLICATION_LAG(lag, database=ctx.database, replica=str(row.get("connection_name") or "default"))

@@ -9,17 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from collectors.base import Sample
-from collectors.database import metrics
-from collectors.database.steps import (
+from l4agent.collectors.database import metrics
+from l4agent.collectors.database.steps import (
     Rows,
     Step,
     StepContext,
     longest_transaction_sample,
-    number,
-    number_or_zero,
     session_samples,
 )
+from l4agent.core.samples import Sample
+from l4agent.dbaccess.values import number
 
 SERVER = """
 SELECT current_setting('server_version') AS version,
@@ -94,8 +93,8 @@ FROM pg_stat_archiver
 def server_samples(rows: Rows, ctx: StepContext) -> Iterator[Sample]:
     row = rows[0]
     yield metrics.INFO(1, database=ctx.database, engine=ctx.engine, version=str(row["version"]))
-    yield metrics.CONNECTIONS(number_or_zero(row["connections"]), database=ctx.database)
-    yield metrics.CONNECTIONS_MAX(number_or_zero(row["max_connections"]), database=ctx.database)
+    yield metrics.CONNECTIONS(number(row["connections"]), database=ctx.database)
+    yield metrics.CONNECTIONS_MAX(number(row["max_connections"]), database=ctx.database)
 
 
 def sessions_samples(rows: Rows, ctx: StepContext) -> Iterator[Sample]:
@@ -105,36 +104,36 @@ def sessions_samples(rows: Rows, ctx: StepContext) -> Iterator[Sample]:
 
 def statistics_samples(rows: Rows, ctx: StepContext) -> Iterator[Sample]:
     row = rows[0]
-    commits, rollbacks = number_or_zero(row["commits"]), number_or_zero(row["rollbacks"])
+    commits, rollbacks = number(row["commits"]), number(row["rollbacks"])
     yield metrics.COMMITS(commits, database=ctx.database)
     yield metrics.ROLLBACKS(rollbacks, database=ctx.database)
     yield metrics.TRANSACTIONS(commits + rollbacks, database=ctx.database)
-    yield metrics.DEADLOCKS(number_or_zero(row["deadlocks"]), database=ctx.database)
-    hit, read = number_or_zero(row["blocks_hit"]), number_or_zero(row["blocks_read"])
+    yield metrics.DEADLOCKS(number(row["deadlocks"]), database=ctx.database)
+    hit, read = number(row["blocks_hit"]), number(row["blocks_read"])
     if hit + read > 0:
         yield metrics.CACHE_HIT_RATIO(round(hit / (hit + read), 6), database=ctx.database)
 
 
 def size_samples(rows: Rows, ctx: StepContext) -> Iterator[Sample]:
     for row in rows:
-        yield metrics.SIZE(number_or_zero(row["size_bytes"]), database=ctx.database, catalog=row["catalog"],
+        yield metrics.SIZE(number(row["size_bytes"]), database=ctx.database, catalog=row["catalog"],
                            kind="data")
 
 
 def replication_samples(rows: Rows, ctx: StepContext) -> Iterator[Sample]:
     for row in rows:
         replica = str(row["replica"] or "?")
-        yield metrics.REPLICATION_LAG(round(number_or_zero(row["lag_seconds"]), 3), database=ctx.database,
+        yield metrics.REPLICATION_LAG(round(number(row["lag_seconds"]), 3), database=ctx.database,
                                       replica=replica)
-        yield metrics.REPLICATION_LAG_BYTES(number_or_zero(row["lag_bytes"]), database=ctx.database,
+        yield metrics.REPLICATION_LAG_BYTES(number(row["lag_bytes"]), database=ctx.database,
                                             replica=replica)
 
 
 def archiver_samples(rows: Rows, ctx: StepContext) -> Iterator[Sample]:
     """The failure counter always; the archive age once WAL was ever archived (archive_mode on)."""
     row = rows[0]
-    yield metrics.ARCHIVE_FAILURES(number_or_zero(row["failed_count"]), database=ctx.database)
-    age = number(row["last_archived_age_seconds"])
+    yield metrics.ARCHIVE_FAILURES(number(row["failed_count"]), database=ctx.database)
+    age = number(row["last_archived_age_seconds"], None)
     if age is not None:
         yield metrics.BACKUP_AGE(round(age + ctx.elapsed, 3), database=ctx.database,
                                  catalog=metrics.ALL_CATALOGS, type="wal_archive")

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
-from collectors.base import Sample
-from collectors.database import metrics
+from l4agent.collectors.database import metrics
+from l4agent.core.samples import Sample
+from l4agent.dbaccess.values import number
 
 Rows = list[dict[str, Any]]
 
@@ -48,25 +48,6 @@ class Step:
     applies: Callable[[dict[str, Any]], bool] | None = None
 
 
-def number(value: Any) -> float | None:
-    """A driver value as float: Decimal, int, numeric text ("12") all work; None stays None."""
-    if value is None:
-        return None
-    if isinstance(value, float):
-        return value
-    if isinstance(value, int | Decimal):
-        return float(value)
-    try:
-        return float(str(value).strip())
-    except ValueError:
-        return None
-
-
-def number_or_zero(value: Any) -> float:
-    found = number(value)
-    return 0.0 if found is None else found
-
-
 SESSION_STATES = ("active", "idle", "idle_in_transaction", "other")
 
 
@@ -77,8 +58,8 @@ def session_samples(rows: Rows, ctx: StepContext) -> Iterable[Sample]:
     blocked = 0.0
     for row in rows:
         state = row["state"] if row["state"] in by_state else "other"
-        by_state[state] += number_or_zero(row["sessions"])
-        blocked += number_or_zero(row.get("blocked"))
+        by_state[state] += number(row["sessions"])
+        blocked += number(row.get("blocked"))
     for state, count in by_state.items():
         yield metrics.SESSIONS(count, database=ctx.database, state=state)
     yield metrics.ACTIVE_SESSIONS(by_state["active"], database=ctx.database)
@@ -87,5 +68,5 @@ def session_samples(rows: Rows, ctx: StepContext) -> Iterable[Sample]:
 
 def longest_transaction_sample(rows: Rows, ctx: StepContext) -> Sample:
     """The largest ``longest_transaction_seconds`` of the rows, 0 when there is none."""
-    ages = [number_or_zero(row.get("longest_transaction_seconds")) for row in rows]
+    ages = [number(row.get("longest_transaction_seconds")) for row in rows]
     return metrics.LONGEST_TRANSACTION(round(max(ages, default=0.0), 3), database=ctx.database)

@@ -11,9 +11,16 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 
-from agent.config import AppServerConfig
-from diagnostics.app.sources import app_finding, each_app, level, recent_probes, recent_reads, with_url
-from diagnostics.base import HOST, Check, CheckContext, Finding
+from l4agent.core.config import AppServerConfig
+from l4agent.diagnostics.app.readings import (
+    app_finding,
+    each_app,
+    level,
+    recent_probes,
+    recent_reads,
+    with_url,
+)
+from l4agent.diagnostics.base import HOST, Check, CheckContext, Finding
 
 PROBE_RECOMMENDATION = (
     "Read the failure reasons in the evidence. Timeouts and refused connections: is the app server process "
@@ -43,7 +50,7 @@ class ErrorRate(Check):
 
     def _probes(self, ctx: CheckContext) -> Iterator[Finding]:
         for app in with_url(ctx.config):
-            records = recent_probes(app, int(ctx.options["samples"]))
+            records = recent_probes(ctx, app, int(ctx.options["samples"]))
             failed = [r for r in records if not r.ok]
             if not records or not failed:
                 continue
@@ -60,7 +67,7 @@ class ErrorRate(Check):
             )
 
     def _container(self, ctx: CheckContext, app: AppServerConfig) -> list[Finding]:
-        reads = recent_reads(app, "tomcat", 1)
+        reads = recent_reads(ctx, app, "tomcat", 1)
         first, last = reads[0].status, reads[-1].status
         before = {c.name: c for c in first.connectors}
         findings = []

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from agent.config import AppServerConfig
-from diagnostics.app.sources import app_finding, each_app, level, recent_reads, status_kind
-from diagnostics.base import HOST, Check, CheckContext, Finding
+from l4agent.core.config import AppServerConfig
+from l4agent.diagnostics.app.readings import app_finding, each_app, level, recent_reads, status_kind
+from l4agent.diagnostics.base import HOST, Check, CheckContext, Finding
 
 JSON_FIELDS = ("heap_used_bytes", "heap_max_bytes")
 
@@ -40,7 +40,7 @@ class HeapPressure(Check):
     def _judge(self, ctx: CheckContext, app: AppServerConfig) -> list[Finding]:
         kind = status_kind(app, JSON_FIELDS)
         heaps: list[tuple[float, float]] = []  # (used bytes, max bytes)
-        for read in recent_reads(app, kind, int(ctx.options["samples"])):
+        for read in recent_reads(ctx, app, kind, int(ctx.options["samples"])):
             if kind == "tomcat":
                 limit = read.status.heap_max if read.status.heap_max > 0 else read.status.heap_total
                 heaps.append((read.status.heap_used, limit))

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from statistics import median
 
-from collectors.appserver.history import percentile
-from diagnostics.app.sources import app_finding, level, recent_probes, with_url
-from diagnostics.base import HOST, Check, CheckContext, Finding
+from l4agent.collectors.appserver.app_history import percentile
+from l4agent.diagnostics.app.readings import app_finding, level, recent_probes, with_url
+from l4agent.diagnostics.base import HOST, Check, CheckContext, Finding
 
 RECOMMENDATION = (
     "Find where the time goes before tuning anything. Compare time to first byte with the total "
@@ -33,7 +33,7 @@ class SlowResponse(Check):
     def run(self, ctx: CheckContext) -> Iterator[Finding]:
         warning, critical = ctx.options["warning_seconds"], ctx.options["critical_seconds"]
         for app in with_url(ctx.config):
-            timed = [r for r in recent_probes(app, int(ctx.options["samples"])) if r.answered]
+            timed = [r for r in recent_probes(ctx, app, int(ctx.options["samples"])) if r.answered]
             if not timed:
                 continue
             seconds = [r.seconds for r in timed]

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from statistics import median
 
-from agent.config import AppServerConfig
-from diagnostics.app.sources import app_finding, each_app, level, recent_reads, status_kind
-from diagnostics.base import HOST, Check, CheckContext, Finding
+from l4agent.core.config import AppServerConfig
+from l4agent.diagnostics.app.readings import app_finding, each_app, level, recent_reads, status_kind
+from l4agent.diagnostics.base import HOST, Check, CheckContext, Finding
 
 JSON_FIELDS = ("threads_busy", "threads_max")
 
@@ -39,7 +39,7 @@ class ThreadPoolSaturation(Check):
 
     def _judge(self, ctx: CheckContext, app: AppServerConfig) -> list[Finding]:
         kind = status_kind(app, JSON_FIELDS)
-        reads = recent_reads(app, kind, int(ctx.options["samples"]))
+        reads = recent_reads(ctx, app, kind, int(ctx.options["samples"]))
         pools: dict[str, list[tuple[int, int]]] = {}  # connector -> [(busy, max), ...]
         for read in reads:
             if kind == "tomcat":

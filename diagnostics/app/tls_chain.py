@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from diagnostics.app.sources import app_finding, recent_probes, with_url
-from diagnostics.app.tls_expiry import latest_certificate
-from diagnostics.base import HOST, Check, CheckContext, Finding
+from l4agent.diagnostics.app.readings import app_finding, recent_probes, with_url
+from l4agent.diagnostics.app.tls_expiry import latest_certificate
+from l4agent.diagnostics.base import HOST, Check, CheckContext, Finding
 
 RECOMMENDATION = (
     "Make the certificate verify the way users' browsers check it. A certificate from a public CA: install "
@@ -30,7 +30,7 @@ class TlsChain(Check):
         for app in with_url(ctx.config):
             if not app.verify_tls:
                 continue
-            cert = latest_certificate(recent_probes(app, 1))
+            cert = latest_certificate(recent_probes(ctx, app, 1))
             if cert is None or cert.verified is not False:
                 continue
             yield app_finding(

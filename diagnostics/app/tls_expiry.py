@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from collectors.appserver.http_probe import Certificate
-from collectors.snapshot import iso_utc
-from diagnostics.app.sources import app_finding, recent_probes, with_url
-from diagnostics.base import HOST, Check, CheckContext, Finding
+from l4agent.collectors.appserver.http_probe import Certificate
+from l4agent.core.units import iso_utc
+from l4agent.diagnostics.app.readings import app_finding, recent_probes, with_url
+from l4agent.diagnostics.base import HOST, Check, CheckContext, Finding
 
 DAY = 86400.0
 
@@ -37,7 +37,7 @@ class TlsExpiry(Check):
     def run(self, ctx: CheckContext) -> Iterator[Finding]:
         warning_days, critical_days = ctx.options["warning_days"], ctx.options["critical_days"]
         for app in with_url(ctx.config):
-            cert = latest_certificate(recent_probes(app, 1))
+            cert = latest_certificate(recent_probes(ctx, app, 1))
             if cert is None:
                 continue  # plain HTTP
             days = cert.expiry_seconds() / DAY

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from agent.redact import redact
-from diagnostics.base import Check, CheckContext, Finding
-from diagnostics.checkkit import age, first_line, number
+from l4agent.core.redact import redact
+from l4agent.dbaccess.values import number
+from l4agent.diagnostics.base import Check, CheckContext, Finding
+from l4agent.diagnostics.checkkit import age, first_line
 
 POSTGRESQL_ARCHIVER = """
 SELECT current_setting('archive_mode') AS archive_mode, current_setting('archive_command') AS archive_command,

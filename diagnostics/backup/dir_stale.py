@@ -11,9 +11,10 @@ import errno
 import time
 from collections.abc import Iterator
 
-from collectors.database.backup_files import newest_file
-from diagnostics.base import Check, CheckContext, Finding
-from diagnostics.checkkit import age, number
+from l4agent.collectors.database.backup_files import newest_file
+from l4agent.dbaccess.values import number
+from l4agent.diagnostics.base import Check, CheckContext, Finding
+from l4agent.diagnostics.checkkit import age
 
 
 class BackupDirStale(Check):

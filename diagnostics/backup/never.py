@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from diagnostics.backup.common import age_seconds, backed_up_here
-from diagnostics.base import Check, CheckContext, Finding
-from diagnostics.checkkit import age
+from l4agent.diagnostics.backup.backupkit import age_seconds, backed_up_here
+from l4agent.diagnostics.base import Check, CheckContext, Finding
+from l4agent.diagnostics.checkkit import age
 
 # Documented columns of sys.databases; backup_finish_date is the newest full backup (type D)
 # in msdb.dbo.backupset, read in one grouped pass. tempdb (id 2) and snapshots are skipped.

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from diagnostics.backup.common import backed_up_here
-from diagnostics.base import Check, CheckContext, Finding
-from diagnostics.checkkit import truthy
+from l4agent.diagnostics.backup.backupkit import backed_up_here
+from l4agent.diagnostics.base import Check, CheckContext, Finding
+from l4agent.diagnostics.checkkit import truthy
 
 # The newest backup of each type per database, in one ranked pass over msdb.dbo.backupset.
 MSSQL_NEWEST_BACKUPS = """

@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from diagnostics.backup.common import age_seconds, backed_up_here, log_window
-from diagnostics.base import Check, CheckContext, Finding
-from diagnostics.checkkit import age, number, truthy
+from l4agent.dbaccess.values import number
+from l4agent.diagnostics.backup.backupkit import age_seconds, backed_up_here, log_window
+from l4agent.diagnostics.base import Check, CheckContext, Finding
+from l4agent.diagnostics.checkkit import age, truthy
 
 # Newest full (D) and log (L) backup per database in one grouped pass, one row per type.
 MSSQL_LOG_BACKUPS = """

@@ -16,8 +16,8 @@ import posixpath
 import socket
 from collections.abc import Iterator
 
-from collectors.database.connection import DatabaseError, dsn_value
-from diagnostics.base import Check, CheckContext, Finding
+from l4agent.dbaccess.connection import DatabaseError, dsn_value
+from l4agent.diagnostics.base import Check, CheckContext, Finding
 
 POSTGRESQL_DATA_DIRS = """
 SELECT current_setting('data_directory') AS path

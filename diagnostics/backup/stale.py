@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from diagnostics.backup.common import age_seconds, backed_up_here
-from diagnostics.base import Check, CheckContext, Finding
-from diagnostics.checkkit import age, number
+from l4agent.dbaccess.values import number
+from l4agent.diagnostics.backup.backupkit import age_seconds, backed_up_here
+from l4agent.diagnostics.base import Check, CheckContext, Finding
+from l4agent.diagnostics.checkkit import age
 
 # The newest full (D) or differential (I) backup of each database, in one ranked pass over
 # msdb.dbo.backupset; documented columns of both tables.

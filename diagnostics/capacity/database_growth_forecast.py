@@ -25,13 +25,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from agent.history import DB_SIZE, History
-from collectors.database.connection import DatabaseError, dsn_value
-from diagnostics.base import Check, CheckContext, Finding
-from diagnostics.capacity.forecast import DAY, DEFAULTS, Settings, forecast, sample_during_run
-from diagnostics.checkkit import number
-from diagnostics.schema.catalog import catalog_names
-from exporters.tables import format_bytes
+from l4agent.core.history import DB_SIZE, History
+from l4agent.core.units import format_bytes
+from l4agent.dbaccess.connection import DatabaseError, dsn_value
+from l4agent.dbaccess.values import number
+from l4agent.diagnostics.base import Check, CheckContext, Finding
+from l4agent.diagnostics.capacity.forecast import DAY, DEFAULTS, Settings, forecast, sample_during_run
+from l4agent.diagnostics.schema.catalog import catalog_names
 
 QUERIES = {
     "postgresql": {

@@ -20,11 +20,11 @@ from dataclasses import dataclass
 
 import psutil
 
-from agent.history import FS_FREE, History
-from collectors.system import is_real_filesystem
-from diagnostics.base import HOST, Check, CheckContext, Finding
-from diagnostics.capacity.forecast import DAY, DEFAULTS, Settings, forecast, sample_during_run
-from exporters.tables import format_bytes
+from l4agent.collectors.system import is_real_filesystem
+from l4agent.core.history import FS_FREE, History
+from l4agent.core.units import format_bytes
+from l4agent.diagnostics.base import HOST, Check, CheckContext, Finding
+from l4agent.diagnostics.capacity.forecast import DAY, DEFAULTS, Settings, forecast, sample_during_run
 
 
 @dataclass(frozen=True)

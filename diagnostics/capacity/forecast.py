@@ -17,9 +17,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from agent.durations import format_duration
-from diagnostics.base import Check, CheckContext
-from diagnostics.checkkit import seconds_option
+from l4agent.core.durations import format_duration
+from l4agent.diagnostics.base import Check, CheckContext
+from l4agent.diagnostics.checkkit import seconds_option
 
 DAY = 86400.0
 

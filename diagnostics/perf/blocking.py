@@ -11,8 +11,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from diagnostics.base import Check, CheckContext, Finding
-from diagnostics.checkkit import age, first_line, in_scope, number, qualified, who
+from l4agent.dbaccess.values import number
+from l4agent.diagnostics.base import Check, CheckContext, Finding
+from l4agent.diagnostics.checkkit import age, first_line, in_scope, qualified, who
 
 # Documented columns of sys.dm_exec_requests (wait_time in ms) and sys.dm_exec_sessions; the
 # text is the running statement, or for an idle head blocker the last one it sent.

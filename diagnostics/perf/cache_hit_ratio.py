@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from diagnostics.base import Check, CheckContext, Finding
-from diagnostics.checkkit import age, in_scope, number
+from l4agent.dbaccess.values import number
+from l4agent.diagnostics.base import Check, CheckContext, Finding
+from l4agent.diagnostics.checkkit import age, in_scope
 
 POSTGRESQL_DATABASES = """
 SELECT d.datname AS catalog_name, d.blks_hit, d.blks_read, d.stats_reset,

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from diagnostics.base import Check, CheckContext, Finding
-from diagnostics.checkkit import catalogs, number, qualified
+from l4agent.dbaccess.values import number
+from l4agent.diagnostics.base import Check, CheckContext, Finding
+from l4agent.diagnostics.checkkit import catalogs, qualified
 
 # Run in each catalog (DB_ID() of the current database); documented columns of the DMV.
 MSSQL_FRAGMENTED = """

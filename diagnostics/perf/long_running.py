@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from diagnostics.base import Check, CheckContext, Finding
-from diagnostics.checkkit import age, first_line, in_scope, number, qualified, who
+from l4agent.dbaccess.values import number
+from l4agent.diagnostics.base import Check, CheckContext, Finding
+from l4agent.diagnostics.checkkit import age, first_line, in_scope, qualified, who
 
 # Documented columns of sys.dm_exec_requests (total_elapsed_time, cpu_time in ms) and
 # sys.dm_exec_sessions. Service Broker and trace waits are idle by design.

@@ -12,9 +12,10 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from collectors.database.connection import DatabaseError
-from diagnostics.base import Check, CheckContext, Finding
-from diagnostics.checkkit import catalogs, first_line, in_scope, number, qualified
+from l4agent.dbaccess.connection import DatabaseError
+from l4agent.dbaccess.values import number
+from l4agent.diagnostics.base import Check, CheckContext, Finding
+from l4agent.diagnostics.checkkit import catalogs, first_line, in_scope, qualified
 
 # Documented columns of sys.dm_db_missing_index_details / _groups / _group_stats; the server
 # already bracket-quotes `statement` and the column lists. database_id > 4: user databases.

@@ -13,8 +13,9 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from diagnostics.base import Check, CheckContext, Finding
-from diagnostics.checkkit import age, catalogs, number, qualified
+from l4agent.dbaccess.values import number
+from l4agent.diagnostics.base import Check, CheckContext, Finding
+from l4agent.diagnostics.checkkit import age, catalogs, qualified
 
 POSTGRESQL_MODIFIED = """
 SELECT current_database() AS catalog_name, t.schemaname, t.relname, t.n_live_tup, t.n_mod_since_analyze,

@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from diagnostics.base import Check, CheckContext, Finding
-from diagnostics.checkkit import age, catalogs, in_scope, number, qualified
+from l4agent.dbaccess.values import number
+from l4agent.diagnostics.base import Check, CheckContext, Finding
+from l4agent.diagnostics.checkkit import age, catalogs, in_scope, qualified
 
 POSTGRESQL_DEAD_TUPLES = """
 SELECT current_database() AS catalog_name, t.schemaname, t.relname, t.n_live_tup, t.n_dead_tup,

@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from collectors.database.connection import DatabaseError
-from diagnostics.base import Check, CheckContext, Finding
-from diagnostics.checkkit import age, first_line, in_scope, number, qualified
+from l4agent.dbaccess.connection import DatabaseError
+from l4agent.dbaccess.values import number
+from l4agent.diagnostics.base import Check, CheckContext, Finding
+from l4agent.diagnostics.checkkit import age, first_line, in_scope, qualified
 
 # total_elapsed_time / total_worker_time are microseconds, total_logical_reads 8 KB pages.
 # One sample text per query_hash: the statement of its costliest cached plan.

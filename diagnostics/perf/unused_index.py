@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from diagnostics.base import Check, CheckContext, Finding
-from diagnostics.checkkit import age, catalogs, in_scope, number, qualified, seconds_option, truthy
+from l4agent.dbaccess.values import number
+from l4agent.diagnostics.base import Check, CheckContext, Finding
+from l4agent.diagnostics.checkkit import age, catalogs, in_scope, qualified, seconds_option, truthy
 
 POSTGRESQL_STATS_AGE = """
 SELECT EXTRACT(EPOCH FROM now() - COALESCE(d.stats_reset, pg_postmaster_start_time())) AS stats_age_seconds,

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from diagnostics.base import Check, CheckContext, Finding
-from diagnostics.checkkit import age, compose, number
+from l4agent.dbaccess.values import number
+from l4agent.diagnostics.base import Check, CheckContext, Finding
+from l4agent.diagnostics.checkkit import age, compose
 
 # Idle, queue and background waits: time spent waiting for work, not waiting on a resource.
 BENIGN_WAITS = (

@@ -23,10 +23,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from collectors.database.connection import dsn_value
-from collectors.database.engines import ENGINES
-from diagnostics.base import Check, CheckContext, Finding
-from diagnostics.checkkit import compose, number, truthy
+from l4agent.dbaccess.connection import dsn_value
+from l4agent.dbaccess.engines import ENGINES
+from l4agent.dbaccess.values import number
+from l4agent.diagnostics.base import Check, CheckContext, Finding
+from l4agent.diagnostics.checkkit import compose, truthy
 
 #: statements of the catalog read; names are the same on every engine
 STATEMENTS = ("tables", "columns", "indexes", "index_columns", "foreign_keys")

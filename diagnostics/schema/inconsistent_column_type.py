@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 
-from diagnostics.base import CheckContext, Finding
-from diagnostics.schema.catalog import Catalog, Column, SchemaCheck, Table, base_type
+from l4agent.diagnostics.base import CheckContext, Finding
+from l4agent.diagnostics.schema.catalog import Catalog, Column, SchemaCheck, Table, base_type
 
 #: names so generic that different types across tables are expected
 GENERIC_NAMES = [

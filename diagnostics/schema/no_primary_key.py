@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from diagnostics.base import CheckContext, Finding
-from diagnostics.schema.catalog import Catalog, Index, SchemaCheck, Table
+from l4agent.diagnostics.base import CheckContext, Finding
+from l4agent.diagnostics.schema.catalog import Catalog, Index, SchemaCheck, Table
 
 
 class NoPrimaryKey(SchemaCheck):

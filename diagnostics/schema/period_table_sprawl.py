@@ -18,8 +18,8 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from diagnostics.base import CheckContext, Finding
-from diagnostics.schema.catalog import Catalog, SchemaCheck, Table
+from l4agent.diagnostics.base import CheckContext, Finding
+from l4agent.diagnostics.schema.catalog import Catalog, SchemaCheck, Table
 
 _PERIOD = re.compile(
     r"^(?P<stem>.*?[A-Za-z].*?)(?P<sep>_?)(?P<year>(?:19|20)\d\d)"

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from diagnostics.base import CheckContext, Finding
-from diagnostics.schema.catalog import Catalog, Index, SchemaCheck, drop_index_sql
-from diagnostics.schema.duplicate_index import method_family
+from l4agent.diagnostics.base import CheckContext, Finding
+from l4agent.diagnostics.schema.catalog import Catalog, Index, SchemaCheck, drop_index_sql
+from l4agent.diagnostics.schema.duplicate_index import method_family
 
 
 def covering_index(index: Index, others: list[Index]) -> Index | None:

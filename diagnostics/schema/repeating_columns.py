@@ -14,8 +14,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from diagnostics.base import CheckContext, Finding
-from diagnostics.schema.catalog import Catalog, Column, SchemaCheck, Table
+from l4agent.diagnostics.base import CheckContext, Finding
+from l4agent.diagnostics.schema.catalog import Catalog, Column, SchemaCheck, Table
 
 _NUMBERED = re.compile(r"^(?P<stem>.*?)(?P<number>\d+)(?P<suffix>\D*)$")
 

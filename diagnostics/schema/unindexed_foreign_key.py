@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from diagnostics.base import CheckContext, Finding
-from diagnostics.schema.catalog import Catalog, ForeignKey, Index, SchemaCheck, create_index_sql
+from l4agent.diagnostics.base import CheckContext, Finding
+from l4agent.diagnostics.schema.catalog import Catalog, ForeignKey, Index, SchemaCheck, create_index_sql
 
 
 def covers(index: Index, key: ForeignKey) -> bool:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from diagnostics.base import Check, CheckContext, Finding
-from diagnostics.security.mysql_accounts import QUERIES, read_accounts
+from l4agent.diagnostics.base import Check, CheckContext, Finding
+from l4agent.diagnostics.security.mysql_accounts import QUERIES, read_accounts
 
 
 class AnonymousUser(Check):

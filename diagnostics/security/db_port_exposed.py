@@ -13,10 +13,10 @@ import ipaddress
 import re
 from collections.abc import Iterator
 
-from collectors.database.connection import dsn_value
-from collectors.network import listening_sockets
-from diagnostics.base import HOST, Check, CheckContext, Finding
-from diagnostics.security.common import is_loopback
+from l4agent.collectors.network import listening_sockets
+from l4agent.dbaccess.connection import dsn_value
+from l4agent.diagnostics.base import HOST, Check, CheckContext, Finding
+from l4agent.diagnostics.security.securitykit import is_loopback
 
 PROC_TABLES = ("/proc/net/tcp", "/proc/net/tcp6")
 DEFAULT_PORTS = {1433: "mssql", 5432: "postgresql", 3306: "mysql"}

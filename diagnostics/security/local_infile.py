@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from diagnostics.base import Check, CheckContext, Finding
-from diagnostics.security.common import truthy
+from l4agent.diagnostics.base import Check, CheckContext, Finding
+from l4agent.diagnostics.security.securitykit import truthy
 
 LOCAL_INFILE = "SELECT @@GLOBAL.local_infile AS local_infile"
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from diagnostics.security.common import is_loopback, query_with_grant_hint, truthy
+from l4agent.diagnostics.security.securitykit import is_loopback, query_with_grant_hint, truthy
 
 SERVER_VERSION = "SELECT VERSION() AS version, @@hostname AS server_hostname"
 

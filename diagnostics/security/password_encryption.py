@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from collectors.database.engines import quote_postgresql
-from diagnostics.base import Check, CheckContext, Finding
-from diagnostics.security.common import truthy
+from l4agent.dbaccess.engines import quote_postgresql
+from l4agent.diagnostics.base import Check, CheckContext, Finding
+from l4agent.diagnostics.security.securitykit import truthy
 
 SETTING = """
 SELECT current_setting('password_encryption') AS password_encryption,

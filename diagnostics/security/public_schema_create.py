@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from collectors.database.connection import DatabaseError
-from collectors.database.engines import quote_postgresql
-from diagnostics.base import Check, CheckContext, Finding
+from l4agent.dbaccess.connection import DatabaseError
+from l4agent.dbaccess.engines import quote_postgresql
+from l4agent.diagnostics.base import Check, CheckContext, Finding
 
 DATABASES = """
 SELECT d.datname

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from collectors.database.engines import quote_mssql
-from diagnostics.base import Check, CheckContext, Finding
-from diagnostics.security.common import truthy
+from l4agent.dbaccess.engines import quote_mssql
+from l4agent.diagnostics.base import Check, CheckContext, Finding
+from l4agent.diagnostics.security.securitykit import truthy
 
 SA_LOGIN = """
 SELECT sp.name, sp.sid, sp.is_disabled,

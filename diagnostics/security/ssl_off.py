@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from collectors.database.connection import DatabaseError
-from diagnostics.base import Check, CheckContext, Finding
-from diagnostics.security.common import truthy
+from l4agent.dbaccess.connection import DatabaseError
+from l4agent.diagnostics.base import Check, CheckContext, Finding
+from l4agent.diagnostics.security.securitykit import truthy
 
 POSTGRESQL_SSL = "SELECT current_setting('ssl') AS ssl"
 

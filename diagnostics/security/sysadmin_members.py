@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from collectors.database.engines import quote_mssql
-from diagnostics.base import Check, CheckContext, Finding
-from diagnostics.security.common import matches_any, truthy
+from l4agent.dbaccess.engines import quote_mssql
+from l4agent.diagnostics.base import Check, CheckContext, Finding
+from l4agent.diagnostics.security.securitykit import matches_any, truthy
 
 SYSADMIN_MEMBERS = """
 SELECT m.name, m.sid, m.type_desc, m.is_disabled

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from diagnostics.base import HOST, SEVERITY_RANK, Check, CheckContext, Finding
+from l4agent.diagnostics.base import HOST, SEVERITY_RANK, Check, CheckContext, Finding
 
 # OpenSSL 3 refuses TLS 1.0/1.1 at security level 1 and above; level 0 lets us ask for them.
 LEGACY_CIPHERS = "DEFAULT:@SECLEVEL=0"

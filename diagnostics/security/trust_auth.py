@@ -14,8 +14,8 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterator
 
-from diagnostics.base import Check, CheckContext, Finding
-from diagnostics.security.common import query_with_grant_hint
+from l4agent.diagnostics.base import Check, CheckContext, Finding
+from l4agent.diagnostics.security.securitykit import query_with_grant_hint
 
 TRUST_LINES = """
 SELECT r.line_number, r.type, array_to_string(r.database, ',') AS database,

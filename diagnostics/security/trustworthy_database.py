@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from collectors.database.engines import quote_mssql
-from diagnostics.base import Check, CheckContext, Finding
-from diagnostics.security.common import truthy
+from l4agent.dbaccess.engines import quote_mssql
+from l4agent.diagnostics.base import Check, CheckContext, Finding
+from l4agent.diagnostics.security.securitykit import truthy
 
 TRUSTWORTHY_DATABASES = """
 SELECT d.name, d.is_trustworthy_on, SUSER_SNAME(d.owner_sid) AS owner_name,

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from diagnostics.base import Check, CheckContext, Finding
-from diagnostics.security.common import matches_any
+from l4agent.diagnostics.base import Check, CheckContext, Finding
+from l4agent.diagnostics.security.securitykit import matches_any
 
 UNENCRYPTED_CONNECTIONS = """
 SELECT TOP (50) s.login_name, c.client_net_address, s.program_name, COUNT(*) AS connections

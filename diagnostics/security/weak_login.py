@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from collectors.database.engines import quote_mssql
-from diagnostics.base import SEVERITY_RANK, Check, CheckContext, Finding
-from diagnostics.security.common import truthy
+from l4agent.dbaccess.engines import quote_mssql
+from l4agent.diagnostics.base import SEVERITY_RANK, Check, CheckContext, Finding
+from l4agent.diagnostics.security.securitykit import truthy
 
 # '##MS_...##' logins are certificate-mapped internal logins; nobody logs in with a password.
 SQL_LOGINS = """

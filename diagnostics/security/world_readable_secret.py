@@ -17,7 +17,7 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from diagnostics.base import HOST, Check, CheckContext, Finding
+from l4agent.diagnostics.base import HOST, Check, CheckContext, Finding
 
 READ_LIMIT = 1 << 20  # bytes of a file read for the secret test
 

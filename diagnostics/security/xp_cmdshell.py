@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from diagnostics.base import Check, CheckContext, Finding
+from l4agent.diagnostics.base import Check, CheckContext, Finding
 
 SURFACE_OPTIONS = """
 SELECT c.name, CAST(c.value AS int) AS value, CAST(c.value_in_use AS int) AS value_in_use

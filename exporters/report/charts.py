@@ -18,7 +18,6 @@ WARNING_COLOUR = "#ef8f00"
 CRITICAL_COLOUR = "#c62828"
 LINE_COLOUR = "#1565c0"
 GRID_COLOUR = "#d7dde3"
-MUTED_COLOUR = "#5f6b76"
 
 
 def _e(text: object) -> str:

@@ -31,7 +31,7 @@ class Comparison:
     worse: list[dict[str, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        from collectors.snapshot import iso_utc
+        from l4agent.core.units import iso_utc
 
         return {"baseline_at": iso_utc(dt.datetime.fromtimestamp(self.baseline_at, dt.UTC)),
                 "new": self.new, "resolved": self.resolved, "worse": self.worse}

@@ -12,11 +12,17 @@ import json
 from html import escape
 from typing import Any
 
-from exporters.report import charts
-from exporters.report.model import CRITICAL, OK, WARNING, Report, Table
-from exporters.tables import format_bytes
-
-VERDICT_TEXT = {OK: "OK", WARNING: "Warning", CRITICAL: "Critical"}
+from l4agent.core.units import format_bytes
+from l4agent.exporters.report import charts
+from l4agent.exporters.report.model import (
+    CRITICAL,
+    VERDICT_TEXT,
+    Report,
+    Table,
+    past_sla,
+    record_problem,
+    record_where,
+)
 
 CSS = """
 :root{--ok:#2e7d32;--warn:#ef8f00;--crit:#c62828;--info:#1565c0;--ink:#1d252c;--muted:#5f6b76;--line:#d7dde3;--bg:#f5f7f9}
@@ -109,7 +115,7 @@ def _verdict(report: Report) -> str:
 
 def _cards(report: Report) -> str:
     counts = report.counts()
-    overdue = sum(1 for r in report.records if _overdue(r, report.generated_at))
+    overdue = sum(1 for r in report.records if past_sla(r, report.generated_at))
     cards = [(counts["critical"], "critical findings"), (counts["warning"], "warnings"), (counts["info"], "notes"),
              (len(report.breaches), "thresholds breached"), (len(report.records), "open work records")]
     if overdue:
@@ -166,26 +172,6 @@ def _findings(report: Report) -> str:
     return "".join(parts)
 
 
-def _overdue(record: dict[str, Any], now: float) -> bool:
-    due = record.get("sla_due_at")
-    if not due:
-        return False
-    try:
-        return dt.datetime.strptime(due, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC).timestamp() < now
-    except ValueError:
-        return False
-
-
-def record_where(record: dict[str, Any]) -> str:
-    related = record.get("related") or {}
-    return " · ".join(str(record.get(k) or related.get(k)) for k in ("target", "object")
-                      if record.get(k) or related.get(k))
-
-
-def record_problem(record: dict[str, Any]) -> str:
-    return record.get("title") or next(iter(record.get("problems") or []), "")
-
-
 def _records(report: Report) -> str:
     parts = ['<section id="records"><h2>Open work records</h2>']
     if report.records_note:
@@ -196,7 +182,7 @@ def _records(report: Report) -> str:
         for r in report.records:
             where, problem = record_where(r), record_problem(r)
             due = _e(r.get("sla_due_at") or "")
-            if _overdue(r, report.generated_at):
+            if past_sla(r, report.generated_at):
                 due = f'<span class="overdue">{due} (overdue)</span>'
             parts.append(f"<tr><td>{_e(r.get('id'))}</td><td><span class=\"badge {_e(r.get('priority'))}\">"
                          f"{_e(r.get('priority'))}</span></td><td>{_e(problem)}</td><td>{_e(where)}</td>"

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from exporters.findings import md_escape
-from exporters.report.html import VERDICT_TEXT, _overdue, record_problem, record_where
-from exporters.report.model import Report, Table
+from l4agent.exporters.findings import md_escape
+from l4agent.exporters.report.model import VERDICT_TEXT, Report, Table, past_sla, record_problem, record_where
 
 STATUS_MARK = {"ok": "ok", "warning": "**WARNING**", "critical": "**CRITICAL**", None: ""}
 
@@ -63,7 +62,7 @@ def render_markdown(report: Report) -> str:
         out += ["| # | priority | problem | where | opened | SLA due |", "|---|---|---|---|---|---|"]
         for r in report.records:
             due = r.get("sla_due_at") or ""
-            if _overdue(r, report.generated_at):
+            if past_sla(r, report.generated_at):
                 due += " (overdue)"
             out.append(f"| {r.get('id')} | {e(r.get('priority'))} | {e(record_problem(r))} | {e(record_where(r))} | "
                        f"{e(r.get('opened_at'))} | {e(due)} |")

@@ -13,14 +13,14 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from agent import __version__
-from agent.config import Config
-from agent.durations import format_duration
-from collectors.snapshot import Snapshot, iso_utc
-from exporters.report import sources
-from exporters.report.compare import Comparison
-from exporters.report.sources import Breach, HistoryView, RecordsView
-from exporters.tables import format_bytes
+from l4agent import __version__
+from l4agent.core.config import Config
+from l4agent.core.durations import format_duration
+from l4agent.core.snapshot import Snapshot
+from l4agent.core.units import format_bytes, iso_epoch, iso_utc
+from l4agent.exporters.report import inputs as sources
+from l4agent.exporters.report.compare import Comparison
+from l4agent.exporters.report.inputs import Breach, HistoryView, RecordsView
 
 OK, WARNING, CRITICAL = "ok", "warning", "critical"
 VERDICT_RANK = {OK: 0, "info": 0, WARNING: 1, CRITICAL: 2}
@@ -148,7 +148,7 @@ class Report:
             "trends": [{"title": t.title, "kind": t.kind, "points": [[round(ts), round(v, 6)] for ts, v in t.points]}
                        for t in self.trends],
             "forecasts": [{**asdict(f), "history": [[round(ts), round(v)] for ts, v in f.history],
-                           "full_at": _iso(f.full_at)} for f in self.forecasts],
+                           "full_at": iso_epoch(f.full_at)} for f in self.forecasts],
             "top_queries": [asdict(q) for q in self.top_queries],
             "errors": self.errors,
             "unreachable": self.unreachable,
@@ -165,11 +165,11 @@ def build_report(config: Config, host: str, snapshot: Snapshot | None, diagnosis
                  records: RecordsView, history: HistoryView, now: float,
                  breaches: Sequence[Breach] | None = None, cpu_busy: float | None = None) -> Report:
     """The report for these inputs. ``diagnosis`` is a DiagnoseResult or None (not run yet);
-    ``breaches`` default to the threshold rules checked against the snapshot; ``cpu_busy``
+    ``breaches`` are the threshold rules breached now (the caller checks them); ``cpu_busy``
     (0-1, live) else the latest recorded point."""
     samples = list(snapshot.samples) if snapshot else []
     if breaches is None:
-        breaches = sources.threshold_breaches(config, samples, host)
+        breaches = []
     findings = sorted((f.to_dict() for f in (diagnosis.findings if diagnosis else [])),
                       key=lambda f: (SEVERITY_ORDER.index(f["severity"]), f["target"], f["check"], f["object"]))
     status = _StatusIndex(breaches)
@@ -269,7 +269,7 @@ def _os_layer(view: _Samples, status: _StatusIndex, host: str, history: HistoryV
     rows: list[Row] = [Row(["Host", host])]
     boot = view.value("l4agent_boot_time_seconds")
     if boot:
-        rows.append(Row(["Up", f"{format_duration(now - boot)} (since {_iso(boot)})"]))
+        rows.append(Row(["Up", f"{format_duration(now - boot)} (since {iso_epoch(boot)})"]))
     cpus = view.value("l4agent_cpus")
     if cpus is not None:
         rows.append(Row(["CPUs", f"{cpus:.0f}"]))
@@ -478,9 +478,31 @@ def _num(value: float | None) -> str:
     return "" if value is None else f"{value:,.0f}"
 
 
-def _iso(epoch: float) -> str:
-    return iso_utc(dt.datetime.fromtimestamp(epoch, dt.UTC))
-
-
 def _s(count: int) -> str:
     return "" if count == 1 else "s"
+
+
+# -- work records as the renderings show them ---------------------------------------------------
+
+VERDICT_TEXT = {OK: "OK", WARNING: "Warning", CRITICAL: "Critical"}
+
+
+def past_sla(record: dict[str, Any], now: float) -> bool:
+    """Whether an open record's SLA due time (``sla_due_at``) lies before ``now`` (epoch seconds)."""
+    due = record.get("sla_due_at")
+    if not due:
+        return False
+    try:
+        return dt.datetime.strptime(due, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC).timestamp() < now
+    except ValueError:
+        return False
+
+
+def record_where(record: dict[str, Any]) -> str:
+    related = record.get("related") or {}
+    return " · ".join(str(record.get(k) or related.get(k)) for k in ("target", "object")
+                      if record.get(k) or related.get(k))
+
+
+def record_problem(record: dict[str, Any]) -> str:
+    return record.get("title") or next(iter(record.get("problems") or []), "")

@@ -12,7 +12,7 @@ import contextlib
 import logging
 from collections.abc import Sequence
 
-from exporters.report.sources import CPU_BUSY, MEMORY_AVAILABLE
+from l4agent.exporters.report.inputs import CPU_BUSY, MEMORY_AVAILABLE
 
 log = logging.getLogger(__name__)
 
@@ -89,18 +89,3 @@ class TrendRecorder:
     def stop(self) -> None:
         with contextlib.suppress(Exception):  # closing is best effort at shutdown
             self.history.close()
-
-
-def install(daemon) -> TrendRecorder | None:
-    """Subscribe a recorder to the daemon's snapshots (None when there is no usable history)."""
-    try:
-        from agent.history import RECORD_INTERVAL, History
-
-        history = History.in_state_dir(daemon.config.agent.state_dir)
-    except Exception as exc:  # noqa: BLE001 - no history is no sparkline, nothing worse
-        log.info("report trends off: %s", exc)
-        return None
-    recorder = TrendRecorder(history, RECORD_INTERVAL)
-    daemon.on_snapshot(recorder)
-    daemon.add_service(recorder)
-    return recorder

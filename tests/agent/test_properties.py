@@ -9,13 +9,14 @@ import string
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agent.config import ConfigError, parse_config
-from agent.durations import DurationError, parse_duration
-from agent.redact import redact
-from collectors.base import gauge
-from exporters.findings import md_escape
-from exporters.prometheus import render
-from exporters.tables import render_table
+from l4agent.agent.configuration import parse_config
+from l4agent.core.config import ConfigError
+from l4agent.core.durations import DurationError, parse_duration
+from l4agent.core.redact import redact
+from l4agent.core.samples import gauge
+from l4agent.exporters.findings import md_escape
+from l4agent.exporters.prometheus import render
+from l4agent.exporters.tables import render_table
 
 toml_scalars = st.one_of(st.text(max_size=50), st.integers(), st.floats(allow_nan=True), st.booleans(),
                          st.lists(st.text(max_size=10), max_size=3))

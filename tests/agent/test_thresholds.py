@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from agent.config import ConfigError, ThresholdConfig, parse_config
-from agent.thresholds import (
+from l4agent.agent.configuration import parse_config
+from l4agent.agent.thresholds import (
     BUILTIN_RULES,
     Timer,
     advance,
@@ -15,8 +15,9 @@ from agent.thresholds import (
     metric_readings,
     series_object,
 )
-from collectors.base import gauge
-from diagnostics.base import Finding
+from l4agent.core.config import ConfigError, ThresholdConfig
+from l4agent.core.samples import gauge
+from l4agent.diagnostics.base import Finding
 
 FS = gauge("l4agent_filesystem_used_ratio", "test")
 DB_UP = gauge("l4agent_database_up", "test")

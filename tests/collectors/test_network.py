@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import socket
 
-from collectors.base import Sample
-from collectors.network import NetworkCollector, count_tcp_states, tcp_states_netlink
-from collectors.probes import ProbeCollector
+from l4agent.collectors.network import NetworkCollector, count_tcp_states, tcp_states_netlink
+from l4agent.collectors.probes import ProbeCollector
+from l4agent.core.samples import Sample
 
 
 def test_loopback_interface_and_tcp_states():

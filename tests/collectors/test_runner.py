@@ -6,8 +6,9 @@ import threading
 import time
 from dataclasses import dataclass
 
-from collectors.base import Collector, Problem, gauge
-from collectors.runner import CollectionRunner
+from l4agent.collectors.base import Collector
+from l4agent.collectors.runner import CollectionRunner
+from l4agent.core.samples import Problem, gauge
 
 VALUE = gauge("l4agent_test_value", "test")
 

@@ -7,8 +7,8 @@ import time
 
 import psutil
 
-from collectors.base import Sample
-from collectors.system import SystemCollector, count_processes, is_real_filesystem
+from l4agent.collectors.system import SystemCollector, count_processes, is_real_filesystem
+from l4agent.core.samples import Sample
 
 
 def collect() -> list[Sample]:

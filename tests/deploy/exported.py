@@ -11,7 +11,7 @@ import importlib
 import pkgutil
 import re
 
-from collectors.base import MetricSpec
+from l4agent.core.samples import MetricSpec
 
 PACKAGES = ("agent", "collectors", "diagnostics", "exporters")
 # Exported by daemon plugins from their own state (diagnostics service, work-record store).

@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from agent.thresholds import BUILTIN_RULES
+from l4agent.agent.thresholds import BUILTIN_RULES
 from tests.conftest import REPO
 from tests.deploy.exported import PROMETHEUS_METRICS, exported_metric_names, promql_metric_names
 from tests.support.promtools import find_binary, promtool_check_rules, promtool_test_rules

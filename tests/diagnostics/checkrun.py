@@ -20,12 +20,13 @@ from typing import Any
 
 import sqlglot
 
-from agent.config import Config, parse_config
-from collectors.database.engines import quote_mssql
-from diagnostics.base import CheckContext, Finding
-from diagnostics.options import options_for
-from diagnostics.registry import by_id
-from diagnostics.runner import DiagnoseResult, run_diagnostics
+from l4agent.agent.configuration import parse_config
+from l4agent.core.config import Config
+from l4agent.dbaccess.engines import quote_mssql
+from l4agent.diagnostics.base import CheckContext, Finding
+from l4agent.diagnostics.options import options_for
+from l4agent.diagnostics.registry import by_id
+from l4agent.diagnostics.runner import DiagnoseResult, run_diagnostics
 
 PASSWORD_ENV = {"postgresql": "L4T_PG_MONITOR_PASSWORD", "mysql": "L4T_MARIADB_MONITOR_PASSWORD"}
 MSSQL_DSN = "DRIVER={ODBC Driver 18 for SQL Server};SERVER=db1;DATABASE=erp;UID=l4;Encrypt=yes"

@@ -19,9 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import Config, load_config
-from diagnostics.base import Finding
-from diagnostics.runner import run_diagnostics
+from l4agent.agent.configuration import load_config
+from l4agent.core.config import Config
+from l4agent.diagnostics.base import Finding
+from l4agent.diagnostics.runner import run_diagnostics
 
 ENGINES = ("postgresql", "mysql")
 SERVER_FIXTURE = {"postgresql": "pg_server", "mysql": "mariadb_server"}

@@ -23,9 +23,9 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
-from agent.config import parse_config
-from diagnostics.base import Check, CheckContext
-from diagnostics.runner import DiagnoseResult, run_diagnostics
+from l4agent.agent.configuration import parse_config
+from l4agent.diagnostics.base import Check, CheckContext
+from l4agent.diagnostics.runner import DiagnoseResult, run_diagnostics
 from tests.support.dbservers import MariaDbServer, PostgresServer
 from tests.support.peers import ThrowawayCA
 

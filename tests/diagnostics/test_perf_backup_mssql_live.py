@@ -11,9 +11,9 @@ import os
 
 import pytest
 
-from agent.config import parse_config
-from diagnostics.registry import all_checks
-from diagnostics.runner import run_diagnostics
+from l4agent.agent.configuration import parse_config
+from l4agent.diagnostics.registry import all_checks
+from l4agent.diagnostics.runner import run_diagnostics
 
 pytestmark = [
     pytest.mark.mssql_live,

@@ -8,7 +8,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
-from diagnostics.registry import all_checks
+from l4agent.diagnostics.registry import all_checks
 
 FAMILIES = ("perf.", "backup.")
 CHECKS = [c for c in all_checks() if c.id.startswith(FAMILIES)]

@@ -17,7 +17,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
-from collectors.database.engines import quote_mssql
+from l4agent.dbaccess.engines import quote_mssql
 
 _OBJECTS = {"name", "object_id", "principal_id", "schema_id", "parent_object_id", "type", "type_desc",
             "create_date", "modify_date", "is_ms_shipped", "is_published", "is_schema_published"}

@@ -109,7 +109,7 @@ def test_textfile_command(run_cli, tmp_path):
 
 
 def test_version_and_help(run_cli):
-    from agent import __version__
+    from l4agent import __version__
 
     assert run_cli("--version").stdout == f"l4agent {__version__}\n"
     help_text = run_cli("--help").stdout

@@ -14,8 +14,8 @@ import urllib.request
 import bcrypt
 import pytest
 
-from agent.config import WebConfig
-from exporters.http import BasicAuth, Request, Response, WebServer, secure
+from l4agent.core.config import WebConfig
+from l4agent.exporters.http import BasicAuth, Request, Response, WebServer, secure
 
 PASSWORD = "s3cret-Scrape-pw"
 HASH = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=10)).decode()

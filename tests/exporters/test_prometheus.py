@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from agent.config import Config
-from collectors.registry import build_collectors
-from collectors.runner import CollectionRunner
-from exporters.prometheus import render
-from exporters.textfile import write_textfile
+from l4agent.collectors.registry import build_collectors
+from l4agent.collectors.runner import CollectionRunner
+from l4agent.core.config import Config
+from l4agent.exporters.prometheus import render
+from l4agent.exporters.textfile import write_textfile
 from tests.support.promtools import promtool_check_metrics
 
 
@@ -23,7 +23,7 @@ def test_exposition_is_clean_for_promtool():
 
 
 def test_label_values_are_escaped():
-    from collectors.base import gauge
+    from l4agent.core.samples import gauge
 
     spec = gauge("l4agent_test_info", "test")
     text = render([spec(1, name='a"b\\c\nd')]).decode()

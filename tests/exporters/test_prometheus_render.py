@@ -11,12 +11,13 @@ from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import generate_latest
 
-from agent.config import Config
-from collectors.base import Sample, counter, gauge
-from collectors.registry import build_collectors
-from collectors.runner import CollectionRunner
-from collectors.snapshot import Snapshot, utcnow
-from exporters.prometheus import SnapshotCollector, go_float, metric_families, render
+from l4agent.collectors.registry import build_collectors
+from l4agent.collectors.runner import CollectionRunner
+from l4agent.core.config import Config
+from l4agent.core.samples import Sample, counter, gauge
+from l4agent.core.snapshot import Snapshot
+from l4agent.core.units import utcnow
+from l4agent.exporters.prometheus import SnapshotCollector, go_float, metric_families, render
 
 
 def client_render(samples: list[Sample]) -> bytes:

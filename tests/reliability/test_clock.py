@@ -13,11 +13,11 @@ import time
 
 import pytest
 
-from agent.config import parse_config
-from agent.records.engine import RecordEngine
-from agent.records.outbox import Outbox
-from agent.records.sinks import build_sinks
-from agent.records.store import Store, store_path
+from l4agent.agent.configuration import parse_config
+from l4agent.agent.records.engine import RecordEngine
+from l4agent.agent.records.outbox import Outbox
+from l4agent.agent.records.sinks import build_sinks
+from l4agent.agent.records.store import Store, store_path
 from tests.agent.records.conftest import VALUE, make_config
 from tests.conftest import free_port
 from tests.e2e.serve_process import http_get
@@ -56,7 +56,7 @@ class JumpingClock:
 
 
 def test_daemon_timers_ignore_wall_clock_jumps(tmp_path, monkeypatch):
-    from agent.daemon import Daemon
+    from l4agent.agent.daemon import Daemon
 
     config = parse_config({"agent": {"interval": "200ms", "state_dir": str(tmp_path / "state"),
                                      "listen": f"127.0.0.1:{free_port()}"}}, str(tmp_path / "l4agent.toml"))

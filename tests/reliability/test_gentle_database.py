@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from agent.config import DatabaseConfig
-from collectors.database.connection import DatabaseError, connect
+from l4agent.core.config import DatabaseConfig
+from l4agent.dbaccess.connection import DatabaseError, connect
 from tests.conftest import REPO, cli_command, cli_env
 from tests.reliability.targets import database_section, grant_monitor, password_env_for
 

@@ -16,7 +16,7 @@ import uuid
 
 import pytest
 
-from collectors.database.engines import quote_mysql, quote_postgresql
+from l4agent.dbaccess.engines import quote_mysql, quote_postgresql
 from tests.reliability.targets import PASSWORD_ENV, database_section, grant_monitor
 from tests.support.promtools import promtool_check_metrics
 

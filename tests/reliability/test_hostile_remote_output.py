@@ -13,9 +13,9 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agent.remote.agent_mode import AgentModeError, parse_json
-from agent.remote.fleet import OK, HostResult
-from agent.remote.output import render_results, summary, to_json
+from l4agent.agent.remote.agent_mode import AgentModeError, parse_json
+from l4agent.agent.remote.fleet import OK, HostResult
+from l4agent.agent.remote.output import render_results, summary, to_json
 
 # Any JSON value, with strings that are hostile to terminals and tables.
 hostile_text = st.one_of(st.text(max_size=30), st.sampled_from(["\n", "\x1b[2J", "<script>", "|", "}", "NaN"]))

@@ -11,10 +11,11 @@ import time
 
 import pytest
 
-from agent.records import service as service_module
-from agent.records.service import RecordsService
-from agent.records.store import Store, store_path
-from collectors.snapshot import Snapshot, utcnow
+from l4agent.agent.records import service as service_module
+from l4agent.agent.records.service import RecordsService
+from l4agent.agent.records.store import Store, store_path
+from l4agent.core.snapshot import Snapshot
+from l4agent.core.units import utcnow
 from tests.agent.records.conftest import VALUE, make_config
 
 RULE = {"name": "value-high", "metric": VALUE.name, "warning": 0.8}

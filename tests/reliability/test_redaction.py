@@ -11,9 +11,9 @@ from urllib.parse import quote
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agent import redact as redact_module
-from agent.redact import redact, register_secret
-from collectors.database.connection import odbc_quote, with_key
+from l4agent.core import redact as redact_module
+from l4agent.core.redact import redact, register_secret
+from l4agent.dbaccess.connection import odbc_quote, with_key
 
 passwords = st.text(min_size=3, max_size=40).filter(lambda s: "\x00" not in s and "*" not in s)
 

@@ -289,7 +289,7 @@ class SshServer:
                                 name: str = "l4agent") -> Path:
         """Install an ``l4agent`` wrapper (agent mode) running this checkout as the test user.
 
-        It runs ``python -m agent`` with the repo and the current interpreter's site-packages
+        It runs ``python -m l4agent`` with the repo and the current interpreter's site-packages
         on PYTHONPATH, using the current interpreter if the test user may execute it, else the
         system ``python3`` of the same version (a pyenv/venv python under /root is not
         reachable for ``l4test``). When the test user cannot read the checkout (a clone under
@@ -305,7 +305,7 @@ class SshServer:
             "#!/bin/sh\n"
             f"PYTHONPATH={shlex.quote(':'.join(paths))}${{PYTHONPATH:+:$PYTHONPATH}}\n"
             "export PYTHONPATH\n"
-            f'exec {shlex.quote(python)} -m agent "$@"\n'
+            f'exec {shlex.quote(python)} -m l4agent "$@"\n'
         ))
 
     def _readable_copy(self, repo: Path) -> Path:

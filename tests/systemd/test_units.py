@@ -13,8 +13,8 @@ from pathlib import Path
 import click
 import pytest
 
-from agent.cli import main
-from agent.commands.install_systemd import SHIPPED_BINARY, UNITS, render_unit
+from l4agent.agent.cli import main
+from l4agent.agent.commands.install_systemd import SHIPPED_BINARY, UNITS, render_unit
 from tests.conftest import REPO
 
 SYSTEMD = REPO / "systemd"

@@ -12,8 +12,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from agent.records.model import iso
-from agent.records.sinks.base import Sink, post_json, read_secret, tls_context
+from l4agent.agent.records.sinks.base import Sink, post_json, read_secret, tls_context
+from l4agent.core.units import iso_epoch
 
 API_PATH = "/api/v2/alerts"
 
@@ -44,7 +44,7 @@ class AlertmanagerSink(Sink):
 def alert(record: dict[str, Any], refresh_interval: float) -> dict[str, Any]:
     """One record as an Alertmanager v2 ``postableAlert``."""
     ended = (record.get("resolved_at") or record.get("closed_at")) if record["status"] != "open" else None
-    ends_at = ended or iso(time.time() + 4 * refresh_interval + 60)
+    ends_at = ended or iso_epoch(time.time() + 4 * refresh_interval + 60)
     return {
         "labels": {
             "alertname": record["rule"],

@@ -11,9 +11,10 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
-from agent import __version__
-from agent.config import SinkConfig
-from agent.redact import redact, register_secret
+from l4agent import __version__
+from l4agent.core.config import SinkConfig
+from l4agent.core.redact import redact, register_secret
+from l4agent.core.tls import client_context
 
 USER_AGENT = f"l4agent/{__version__}"
 # 4xx answers that mean "not now" rather than "never": retried like a 5xx.
@@ -66,11 +67,7 @@ def read_secret(env: str | None, path: str | None, what: str) -> str | None:
 
 def tls_context(config: SinkConfig) -> ssl.SSLContext:
     """Verification on unless ``verify_tls = false``; ``ca_file`` adds a private CA."""
-    context = ssl.create_default_context(cafile=config.ca_file) if config.ca_file else ssl.create_default_context()
-    if not config.verify_tls:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
+    return client_context(config.ca_file, verify=config.verify_tls)
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

@@ -13,7 +13,7 @@ import os
 import subprocess
 from typing import Any
 
-from agent.records.sinks.base import DeliveryError, Sink
+from l4agent.agent.records.sinks.base import DeliveryError, Sink
 
 EX_TEMPFAIL = 75
 PERMANENT_EXITS = frozenset(range(64, 79)) - {EX_TEMPFAIL}

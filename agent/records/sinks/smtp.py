@@ -15,9 +15,9 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any
 
-from agent.config import SinkConfig
-from agent.records import render
-from agent.records.sinks.base import DeliveryError, Sink, read_secret, tls_context
+from l4agent.agent.records import render
+from l4agent.agent.records.sinks.base import DeliveryError, Sink, read_secret, tls_context
+from l4agent.core.config import SinkConfig
 
 IMPLICIT_TLS_PORT = 465
 

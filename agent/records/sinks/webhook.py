@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.records.sinks.base import Sink, post_json, read_secret, tls_context
+from l4agent.agent.records.sinks.base import Sink, post_json, read_secret, tls_context
 
 
 class WebhookSink(Sink):

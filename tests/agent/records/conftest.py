@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from agent.config import parse_config
-from agent.records.engine import RecordEngine
-from agent.records.store import Store, store_path
-from collectors.base import gauge
+from l4agent.agent.configuration import parse_config
+from l4agent.agent.records.engine import RecordEngine
+from l4agent.agent.records.store import Store, store_path
+from l4agent.core.samples import gauge
 
 VALUE = gauge("l4agent_test_value", "A value the tests set.")
 

@@ -8,8 +8,8 @@ import os
 import sqlite3
 import textwrap
 
-from agent.records.engine import RecordEngine
-from agent.records.store import Store, store_path
+from l4agent.agent.records.engine import RecordEngine
+from l4agent.agent.records.store import Store, store_path
 from tests.agent.records.conftest import VALUE
 
 RULE = """
@@ -39,7 +39,7 @@ def config_file(tmp_path, extra: str = "") -> str:
 
 def seed(tmp_path, config_path: str) -> None:
     """Two records through the real engine: #1 resolved, #2 open (a different object)."""
-    from agent.config import load_config
+    from l4agent.agent.configuration import load_config
 
     config = load_config(config_path)
     store = Store.open(store_path(config.agent.state_dir))
@@ -106,8 +106,8 @@ def test_corrupt_store_is_reported_and_left_alone(tmp_path, run_cli):
 
 
 def test_serve_moves_a_corrupt_store_aside_and_says_so(tmp_path, caplog):
-    from agent.config import load_config
-    from agent.daemon import Daemon
+    from l4agent.agent.configuration import load_config
+    from l4agent.agent.daemon import Daemon
 
     config = load_config(config_file(tmp_path))
     os.makedirs(tmp_path / "state")

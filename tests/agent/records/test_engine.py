@@ -6,9 +6,9 @@ import sqlite3
 
 import pytest
 
-from agent.records.engine import RecordEngine
-from agent.redact import register_secret
-from diagnostics.base import Finding
+from l4agent.agent.records.engine import RecordEngine
+from l4agent.core.redact import register_secret
+from l4agent.diagnostics.base import Finding
 from tests.agent.records.conftest import VALUE, make_config
 
 RULE = {"name": "value-high", "metric": VALUE.name, "warning": 0.80, "critical": 0.90, "recovery_margin": 0.05}
@@ -226,7 +226,7 @@ def test_no_secret_reaches_a_record(engine_for, store):
 
 
 def test_builtin_rules_run_without_any_config(tmp_path, store):
-    from collectors.base import gauge
+    from l4agent.core.samples import gauge
 
     fs = gauge("l4agent_filesystem_used_ratio", "t")
     config = make_config(tmp_path, agent={"interval": "5m"})
@@ -240,8 +240,8 @@ def test_builtin_rules_run_without_any_config(tmp_path, store):
 
 
 def test_daemon_findings_subscriber_uses_the_checks_that_ran(tmp_path, store):
-    from agent.records.service import RecordsService
-    from diagnostics.runner import DiagnoseResult
+    from l4agent.agent.records.service import RecordsService
+    from l4agent.diagnostics.runner import DiagnoseResult
 
     config = make_config(tmp_path, databases=[{"name": "erp", "engine": "mssql", "dsn": "DRIVER=x;SERVER=db"}])
     service = RecordsService(config, "db1", store)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from agent.config import RecordsConfig
-from agent.records.priority import more_urgent, priority_for, sla_due
+from l4agent.agent.records.priority import more_urgent, priority_for, sla_due
+from l4agent.core.config import RecordsConfig
 
 
 @pytest.mark.parametrize(("severity", "environment", "expected"), [

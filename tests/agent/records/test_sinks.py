@@ -13,11 +13,11 @@ import uuid
 
 import pytest
 
-from agent.records import render
-from agent.records.engine import RecordEngine
-from agent.records.outbox import Outbox
-from agent.records.service import RecordsService
-from agent.records.sinks import build_sinks
+from l4agent.agent.records import render
+from l4agent.agent.records.engine import RecordEngine
+from l4agent.agent.records.outbox import Outbox
+from l4agent.agent.records.service import RecordsService
+from l4agent.agent.records.sinks import build_sinks
 from tests.agent.records.conftest import VALUE, make_config
 from tests.support.peers import RecordingHttpServer, SmtpServer
 

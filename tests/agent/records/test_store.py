@@ -9,8 +9,15 @@ import time
 
 import pytest
 
-from agent.records import store as store_module
-from agent.records.store import SCHEMA_VERSION, Store, StoreCorrupt, StoreError, StoreLocked, StoreMissing
+from l4agent.agent.records import store as store_module
+from l4agent.agent.records.store import (
+    SCHEMA_VERSION,
+    Store,
+    StoreCorrupt,
+    StoreError,
+    StoreLocked,
+    StoreMissing,
+)
 
 
 def test_new_store_is_wal_versioned_and_private(tmp_path):

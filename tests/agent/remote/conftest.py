@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from agent.remote.hosts import HostSpec, parse_address
-from agent.remote.known_hosts import KnownHosts
-from agent.remote.ssh import Connector
+from l4agent.agent.remote.hosts import HostSpec, parse_address
+from l4agent.agent.remote.known_hosts import KnownHosts
+from l4agent.agent.remote.ssh import Connector
 
 
 def spec_for(server, name: str | None = None, **kwargs) -> HostSpec:

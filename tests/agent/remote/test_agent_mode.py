@@ -13,7 +13,7 @@ import time
 import psutil
 import pytest
 
-from agent.remote.agent_mode import AgentModeError, command, parse_json
+from l4agent.agent.remote.agent_mode import AgentModeError, command, parse_json
 from tests.agent.remote.conftest import hosts_json
 from tests.support.sshservers import closed_port
 

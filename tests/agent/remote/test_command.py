@@ -90,7 +90,7 @@ def test_agentless_mode_can_be_forced(remote_cli, ssh_agent_server):
 
 def test_record_opens_once_then_resolves(tmp_path, remote_cli, write_config, ssh_server, pg_server,
                                          rogue_and_tame_roles):
-    from agent.records.store import Store, store_path
+    from l4agent.agent.records.store import Store, store_path
 
     rogue, _tame = rogue_and_tame_roles
     state = tmp_path / "state"

@@ -7,8 +7,8 @@ import json
 import threading
 import time
 
-from agent.remote.fleet import FAILED, OK, UNREACHABLE, HostResult, run_fleet
-from agent.remote.hosts import HostSpec, parse_address
+from l4agent.agent.remote.fleet import FAILED, OK, UNREACHABLE, HostResult, run_fleet
+from l4agent.agent.remote.hosts import HostSpec, parse_address
 from tests.agent.remote.conftest import hosts_json
 from tests.support.sshservers import closed_port
 
@@ -149,7 +149,7 @@ def test_progress_bar_on_a_terminal_only(remote_cli, ssh_server, run_cli, known_
 def test_results_report_unreachable_and_failed_separately():
     results = [HostResult("a", "agent", OK), HostResult("b", None, UNREACHABLE, error="x"),
                HostResult("c", "agentless", FAILED, error="y")]
-    from agent.remote.output import recap_line
+    from l4agent.agent.remote.output import recap_line
 
     assert recap_line(results) == "ok=1  failed=1  unreachable=1"
     assert [r.to_dict()["ok"] for r in results] == [True, False, False]

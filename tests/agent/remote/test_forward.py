@@ -10,9 +10,9 @@ import textwrap
 import psutil
 import pytest
 
-from agent.config import DatabaseConfig
-from agent.remote.forward import ForwardError, database_address, forwarded, forwarded_target
-from collectors.database.connection import connect, dsn_value
+from l4agent.agent.remote.forward import ForwardError, database_address, forwarded, forwarded_target
+from l4agent.core.config import DatabaseConfig
+from l4agent.dbaccess.connection import connect, dsn_value
 from tests.agent.remote.conftest import hosts_json, spec_for
 from tests.support.sshservers import closed_port
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.config import ConfigError
-from agent.remote.hosts import Address, load_inventory, parse_address
+from l4agent.agent.remote.hosts import Address, load_inventory, parse_address
+from l4agent.core.config import ConfigError
 
 
 @pytest.mark.parametrize("text, expected", [

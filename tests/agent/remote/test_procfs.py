@@ -15,10 +15,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agent.remote import procfs
-from agent.remote.agentless import HostFacts, build_script, facts_collectors, marker, split_sections
-from collectors.base import Problem, Sample
-from collectors.snapshot import Snapshot
+from l4agent.agent.remote import procfs
+from l4agent.agent.remote.agentless import HostFacts, build_script, facts_collectors, marker, split_sections
+from l4agent.core.samples import Problem, Sample
+from l4agent.core.snapshot import Snapshot
 
 
 def _read(path: str) -> str:

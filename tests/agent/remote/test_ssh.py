@@ -13,9 +13,9 @@ import paramiko
 import psutil
 import pytest
 
-from agent.remote.hosts import HostSpec, parse_address
-from agent.remote.known_hosts import KnownHosts, fingerprint
-from agent.remote.ssh import CommandTimeout, Connector, SshError, load_identity
+from l4agent.agent.remote.hosts import HostSpec, parse_address
+from l4agent.agent.remote.known_hosts import KnownHosts, fingerprint
+from l4agent.agent.remote.ssh import CommandTimeout, Connector, SshError, load_identity
 from tests.agent.remote.conftest import spec_for
 from tests.support.sshservers import ClientKey
 

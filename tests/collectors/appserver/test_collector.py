@@ -12,13 +12,14 @@ import uuid
 
 import pytest
 
-from agent.config import AppServerConfig, parse_config
-from collectors.appserver.collector import AppServerCollector
-from collectors.appserver.history import history_for
-from collectors.probes import ProbeCollector
-from collectors.registry import build_collectors
-from collectors.runner import CollectionRunner
-from exporters.prometheus import render
+from l4agent.agent.configuration import parse_config
+from l4agent.collectors.appserver.app_history import AppHistories
+from l4agent.collectors.appserver.collector import AppServerCollector
+from l4agent.collectors.probes import ProbeCollector
+from l4agent.collectors.registry import build_collectors
+from l4agent.collectors.runner import CollectionRunner
+from l4agent.core.config import AppServerConfig
+from l4agent.exporters.prometheus import render
 from tests.conftest import free_port
 from tests.support.appserver_fixtures import *  # noqa: F403
 from tests.support.appserver_fixtures import TOMCAT_PASSWORD, TOMCAT_USER
@@ -60,7 +61,8 @@ def test_one_round_reads_probe_tls_process_tomcat_and_json(app_https, sleeper, m
         json_status_url = "{app_https.url}/status.json"
         json_status_fields = {{ sessions = "sessions.active", heap_used_bytes = "memory.heap.used" }}
         """)
-    collectors = build_collectors(config, {"appserver"})
+    histories = AppHistories()
+    collectors = build_collectors(config, {"appserver"}, app_histories=histories)
     assert [(c.name, c.target, c.timeout) for c in collectors] == [("appserver", name, 12.0)]
     snapshot = CollectionRunner(collectors, "h").run_once()
 
@@ -82,7 +84,7 @@ def test_one_round_reads_probe_tls_process_tomcat_and_json(app_https, sleeper, m
     assert snapshot.value("l4agent_collector_success", collector="appserver", target=name) == 1
 
     assert promtool_check_metrics(render(snapshot.samples)) == ""
-    history = history_for(name)
+    history = histories.for_app(name)
     assert len(history.probes(60)) == 1
     assert [r.kind for r in history.status_reads("tomcat", 60)] == ["tomcat"]
 
@@ -121,7 +123,7 @@ def test_a_hung_app_server_costs_only_its_own_timeout(hung_app, app_http):
 
 
 def test_the_metrics_scrape_never_waits_for_a_hung_app_server(hung_app, tmp_path):
-    from agent.daemon import Daemon
+    from l4agent.agent.daemon import Daemon
 
     port = free_port()
     config = config_of(f"""

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from agent.redact import redact
-from collectors.appserver.http_probe import fetch, probe
+from l4agent.collectors.appserver.http_probe import fetch, probe
+from l4agent.core.redact import redact
 from tests.conftest import free_port
 from tests.support.appserver_fixtures import *  # noqa: F403
 from tests.support.appserver_fixtures import TOMCAT_PASSWORD, TOMCAT_USER

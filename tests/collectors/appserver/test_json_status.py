@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from agent.config import AppServerConfig
-from collectors.appserver.json_status import MissingValue, fetch_document, read_fields, resolve, samples
-from collectors.appserver.status_page import StatusPageError
-from collectors.base import COUNTER, GAUGE
+from l4agent.collectors.appserver.json_status import (
+    MissingValue,
+    fetch_document,
+    read_fields,
+    resolve,
+    samples,
+)
+from l4agent.collectors.appserver.status_client import StatusPageError
+from l4agent.core.config import AppServerConfig
+from l4agent.core.samples import COUNTER, GAUGE
 from tests.support.appserver_fixtures import *  # noqa: F403
 from tests.support.appserver_fixtures import STATUS_JSON
 

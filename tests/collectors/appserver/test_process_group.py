@@ -10,8 +10,8 @@ import uuid
 import psutil
 import pytest
 
-from collectors.appserver.process_group import ProcessGroup, ProcessMatcher, read_group
-from collectors.base import Problem, Sample
+from l4agent.collectors.appserver.process_group import ProcessGroup, ProcessMatcher, read_group
+from l4agent.core.samples import Problem, Sample
 
 # Each child: 2 extra threads, ~32 MiB touched, one listening TCP socket; says "ready" when set.
 CHILD = """
@@ -78,7 +78,7 @@ def test_count_memory_threads_files_and_sockets_of_the_group(children):
 
 
 def test_a_large_group_reads_the_host_socket_table_once_with_the_same_result(children, monkeypatch):
-    from collectors.appserver import process_group
+    from l4agent.collectors.appserver import process_group
 
     for _ in range(2):
         children.start()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from agent.config import AppServerConfig
-from collectors.appserver.status_page import StatusPageError
-from collectors.appserver.tomcat import fetch_status, parse_status, samples
+from l4agent.collectors.appserver.status_client import StatusPageError
+from l4agent.collectors.appserver.tomcat import fetch_status, parse_status, samples
+from l4agent.core.config import AppServerConfig
 from tests.support.appserver_fixtures import *  # noqa: F403
 from tests.support.appserver_fixtures import TOMCAT_PASSWORD, TOMCAT_USER, tomcat_xml
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-from agent.config import Config, DatabaseConfig
-from collectors import system
-from collectors.database import metrics as db
-from collectors.snapshot import Snapshot
-from diagnostics.base import Finding
-from diagnostics.runner import DiagnoseResult
-from exporters.report.sources import HistoryView, RecordsView
+from l4agent.collectors import system
+from l4agent.collectors.database import metrics as db
+from l4agent.core.config import Config, DatabaseConfig
+from l4agent.core.snapshot import Snapshot
+from l4agent.diagnostics.base import Finding
+from l4agent.diagnostics.runner import DiagnoseResult
+from l4agent.exporters.report.inputs import HistoryView, RecordsView
 
 NOW = time.time()
 GIB = 1024.0 ** 3
@@ -71,3 +71,10 @@ def no_records() -> RecordsView:
 
 def no_history() -> HistoryView:
     return HistoryView(None)
+
+
+def breaches(snap, cfg=None):
+    """The threshold breaches the application hands to build_report for this snapshot."""
+    from l4agent.agent.reporting.gather import threshold_breaches
+
+    return threshold_breaches(cfg or config(), snap.samples if snap else [], "db1")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from exporters.report import charts
+from l4agent.exporters.report import charts
 
 SVG = "{http://www.w3.org/2000/svg}"
 

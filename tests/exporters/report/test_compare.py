@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import stat
 
-from exporters.report.compare import KEEP, SummaryStore, compare, summary
+from l4agent.exporters.report.compare import KEEP, SummaryStore, compare, summary
 
 
 def problems(**severities: str) -> dict:

@@ -6,12 +6,13 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
-from exporters.report.compare import Comparison
-from exporters.report.html import render_html, render_records_page
-from exporters.report.model import build_report
-from exporters.report.sources import RecordsView
+from l4agent.exporters.report.compare import Comparison
+from l4agent.exporters.report.html import render_html, render_records_page
+from l4agent.exporters.report.inputs import RecordsView
+from l4agent.exporters.report.model import build_report
 from tests.exporters.report.inputs import (
     NOW,
+    breaches,
     config,
     diagnosis,
     disk_forecast,
@@ -47,7 +48,8 @@ def page(**kwargs) -> str:
     snap = kwargs.pop("snap", snapshot())
     diag = kwargs.pop("diag", diagnosis(finding()))
     records = kwargs.pop("records", no_records())
-    report = build_report(config(), kwargs.pop("host", "db1"), snap, diag, records, no_history(), NOW)
+    report = build_report(config(), kwargs.pop("host", "db1"), snap, diag, records, no_history(), NOW,
+                          breaches=breaches(snap))
     for key, value in kwargs.items():
         setattr(report, key, value)
     return render_html(report)
@@ -92,7 +94,7 @@ def test_everything_from_outside_is_escaped():
 
 
 def test_hostile_mountpoint_in_charts_is_escaped():
-    from collectors import system
+    from l4agent.collectors import system
 
     hostile = system.FS_USED_RATIO(0.5, mountpoint="/mnt/<svg onload=alert(1)>", device="x", fstype="ext4")
     html = page(snap=snapshot(extra=[hostile]))

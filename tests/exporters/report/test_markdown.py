@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from exporters.report.markdown import render_markdown
-from exporters.report.model import build_report
+from l4agent.exporters.report.markdown import render_markdown
+from l4agent.exporters.report.model import build_report
 from tests.exporters.report.inputs import (
     NOW,
+    breaches,
     config,
     diagnosis,
     disk_forecast,
@@ -18,8 +19,9 @@ from tests.exporters.report.inputs import (
 
 
 def test_sections_verdict_findings_and_layers():
-    report = build_report(config(), "db1", snapshot(root_used=0.97),
-                          diagnosis(finding(), top_query(3000, "SELECT 1"), disk_forecast()), no_records(), no_history(), NOW)
+    snap = snapshot(root_used=0.97)
+    report = build_report(config(), "db1", snap, diagnosis(finding(), top_query(3000, "SELECT 1"), disk_forecast()),
+                          no_records(), no_history(), NOW, breaches=breaches(snap))
     text = render_markdown(report)
     assert text.startswith("# l4agent health report: db1\n")
     assert "## Verdict: Critical" in text

@@ -3,13 +3,14 @@ queries and forecasts from findings, trends from the history file."""
 
 from __future__ import annotations
 
-from agent.history import History
-from exporters.report import sources
-from exporters.report.model import CRITICAL, OK, WARNING, build_report
-from exporters.report.sources import RecordsView
+from l4agent.core.history import History
+from l4agent.exporters.report import inputs as sources
+from l4agent.exporters.report.inputs import RecordsView
+from l4agent.exporters.report.model import CRITICAL, OK, WARNING, build_report
 from tests.exporters.report.inputs import (
     GIB,
     NOW,
+    breaches,
     config,
     diagnosis,
     disk_forecast,
@@ -22,7 +23,9 @@ from tests.exporters.report.inputs import (
 
 
 def build(snap=None, diag=None, records=None, history=None, **kwargs):
-    return build_report(config(), "db1", snap or snapshot(), diag, records or no_records(), history or no_history(),
+    snap = snap or snapshot()
+    kwargs.setdefault("breaches", breaches(snap))
+    return build_report(config(), "db1", snap, diag, records or no_records(), history or no_history(),
                         NOW, **kwargs)
 
 

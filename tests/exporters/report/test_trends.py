@@ -7,11 +7,11 @@ import datetime as dt
 
 import pytest
 
-from agent.history import History
-from collectors import system
-from collectors.snapshot import Snapshot
-from exporters.report import sources
-from exporters.report.trends import TrendRecorder, busy_ratio, cpu_totals
+from l4agent.collectors import system
+from l4agent.core.history import History
+from l4agent.core.snapshot import Snapshot
+from l4agent.exporters.report import inputs as sources
+from l4agent.exporters.report.trends import TrendRecorder, busy_ratio, cpu_totals
 
 
 def snap(ts: float, idle: float, user: float, memory: float = 0.5) -> Snapshot:
