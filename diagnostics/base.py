@@ -12,6 +12,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from l4agent.diagnostics.coverage import CoverageLog
+
 if TYPE_CHECKING:
     from l4agent.collectors.appserver.app_history import AppHistories
     from l4agent.core.config import Config, DatabaseConfig
@@ -100,6 +102,17 @@ class CheckContext:
     in_daemon: bool = False
     #: recent probes and status reads per app server (the daemon's, or this run's own)
     app_histories: AppHistories | None = None
+    #: the run's coverage (see :mod:`l4agent.diagnostics.coverage`)
+    coverage: CoverageLog = field(default_factory=CoverageLog)
+
+    def examined(self, kind: str, count: int, catalog: str | None = None) -> None:
+        """Record that ``count`` things of ``kind`` ("tables", "statements", ...) were examined."""
+        self.coverage.examined(self.target_name, kind, count, catalog)
+
+    def not_examined(self, what: str, why: str, catalog: str | None = None) -> None:
+        """Record that ``what`` (a check id, or part of one) was not examined, and why; the run
+        exits 3. Raise :class:`NotExamined` instead when the check could not look at all."""
+        self.coverage.not_examined(self.target_name, what, why, catalog)
 
     @property
     def engine(self) -> str:

@@ -19,6 +19,7 @@ from l4agent.core.config import Config, DatabaseConfig
 from l4agent.core.redact import redact
 from l4agent.core.units import iso_utc, utcnow
 from l4agent.diagnostics.base import HOST, SEVERITY_RANK, Check, CheckContext, Finding
+from l4agent.diagnostics.coverage import Coverage, CoverageLog, NotExamined
 from l4agent.diagnostics.options import options_for
 from l4agent.diagnostics.registry import select
 
@@ -37,6 +38,17 @@ class DiagnoseResult:
     errors: list[dict] = field(default_factory=list)
     #: targets that could not be reached at all (exit code 3)
     unreachable: list[str] = field(default_factory=list)
+    #: what was examined per target and catalog, and what was not and why
+    coverage_log: CoverageLog = field(default_factory=CoverageLog, repr=False)
+
+    @property
+    def coverage(self) -> list[Coverage]:
+        return self.coverage_log.entries()
+
+    @property
+    def incomplete(self) -> bool:
+        """A target, a catalog or a check could not be examined (exit code 3)."""
+        return bool(self.unreachable) or self.coverage_log.incomplete()
 
     def to_dict(self) -> dict:
         return {
@@ -45,6 +57,7 @@ class DiagnoseResult:
             "duration_seconds": round(self.duration_seconds, 3),
             "findings": [f.to_dict() for f in self.findings],
             "errors": list(self.errors),
+            "coverage": [c.to_dict() for c in self.coverage],
         }
 
     def worst(self) -> str | None:
@@ -63,12 +76,21 @@ def _run_checks(checks: Sequence[Check], ctx_for: Callable[[Check], CheckContext
                 result: DiagnoseResult, lock: threading.Lock) -> None:
     for check in checks:
         started = time.monotonic()
+        ctx = ctx_for(check)
         try:
-            findings = list(check.run(ctx_for(check)))
+            findings = list(check.run(ctx))
+        except NotExamined as exc:
+            message = redact(exc.why)
+            log.info("check %s on %s could not look: %s", check.id, target_name, message)
+            ctx.not_examined(check.id, message, exc.catalog)
+            with lock:
+                result.errors.append({"check": check.id, "target": target_name, "error": message})
+            continue
         except Exception as exc:  # noqa: BLE001 - one check never ends the run
             message = redact(str(exc) or type(exc).__name__)
             log.warning("check %s on %s failed: %s", check.id, target_name, message)
             log.debug("check %s traceback", check.id, exc_info=True)
+            ctx.not_examined(check.id, message)
             with lock:
                 result.errors.append({"check": check.id, "target": target_name, "error": message})
             continue
@@ -101,7 +123,7 @@ def run_diagnostics(config: Config, prefixes: Sequence[str] = (), target: str | 
     if run_host and host_checks:
         def host_ctx(check: Check) -> CheckContext:
             return CheckContext(config, options_for(check, config.diagnostics), host, state_dir=config.agent.state_dir,
-                                in_daemon=in_daemon, app_histories=app_histories)
+                                in_daemon=in_daemon, app_histories=app_histories, coverage=result.coverage_log)
 
         threads.append(threading.Thread(target=_run_checks, args=(host_checks, host_ctx, host, result, lock),
                                         name="diagnose-host", daemon=True))
@@ -110,8 +132,11 @@ def run_diagnostics(config: Config, prefixes: Sequence[str] = (), target: str | 
     if target is not None and not databases and not run_host:
         result.errors.append({"check": None, "target": target, "error": f"no target named {target!r}"})
         result.unreachable.append(target)
+    if run_host and host_checks:
+        result.coverage_log.entry(host)
     for database in databases:
         db_checks = [c for c in checks if database.engine in c.engines]
+        result.coverage_log.entry(database.name)  # a configured target always has an entry
         if db_checks:
             threads.append(threading.Thread(target=_run_target,
                                             args=(config, database, db_checks, host, result, lock, connect, in_daemon),
@@ -132,14 +157,17 @@ def _run_target(config: Config, database: DatabaseConfig, checks: Sequence[Check
     try:
         db = connect(database)
     except Exception as exc:  # noqa: BLE001 - reported as this target's error
+        message = redact(str(exc))
         with lock:
-            result.errors.append({"check": None, "target": database.name, "error": redact(str(exc))})
+            result.errors.append({"check": None, "target": database.name, "error": message})
             result.unreachable.append(database.name)
+        result.coverage_log.not_examined(database.name, "(connect)", message)
         return
     try:
         def ctx_for(check: Check) -> CheckContext:
             return CheckContext(config, options_for(check, config.diagnostics), host, target=database, db=db,
-                                state_dir=config.agent.state_dir, in_daemon=in_daemon)
+                                state_dir=config.agent.state_dir, in_daemon=in_daemon,
+                                coverage=result.coverage_log)
 
         _run_checks(checks, ctx_for, database.name, result, lock)
     finally:

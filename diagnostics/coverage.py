@@ -1,0 +1,84 @@
+"""What a diagnostics run examined, and what it did not and why: the ``coverage`` of a result.
+
+A finding is a promise, and so is its absence: "nothing to report" is only true for what was
+looked at. Every check says what it examined through its context (``ctx.examined("tables",
+1840, catalog="erp")``) and what it could not (``ctx.not_examined("perf.top_query", "pg_stat_statements
+is not installed", catalog="erp")``), or raises :class:`NotExamined` when it could not look at
+all. The runner keeps one :class:`Coverage` per target and catalog; ``diagnose --format json``
+prints them as ``coverage`` and a run with anything not examined exits 3.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class NotExamined(Exception):
+    """A check could not look (missing grant, catalog offline, feature off, too little history).
+
+    ``why`` is fit to print (names the grant or setting, no secret); ``catalog`` is the catalog it
+    could not read, None for the whole target."""
+
+    def __init__(self, why: str, catalog: str | None = None):
+        super().__init__(why)
+        self.why = why
+        self.catalog = catalog
+
+
+@dataclass
+class Coverage:
+    """One target (and catalog, None for the target as a whole) of one run."""
+
+    target: str
+    catalog: str | None = None
+    #: kind -> how many were examined ("tables", "statements", "backups", "accounts", ...)
+    examined: dict[str, int] = field(default_factory=dict)
+    #: [{"what": check id or thing, "why": reason}]
+    not_examined: list[dict[str, str]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"target": self.target, "catalog": self.catalog, "examined": dict(self.examined),
+                "not_examined": [dict(item) for item in self.not_examined]}
+
+
+class CoverageLog:
+    """The coverage entries of one run, shared by every check context (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[str, str | None], Coverage] = {}
+        self._lock = threading.Lock()
+
+    def entry(self, target: str, catalog: str | None = None) -> Coverage:
+        with self._lock:
+            return self._entry(target, catalog)
+
+    def _entry(self, target: str, catalog: str | None) -> Coverage:
+        key = (target, catalog)
+        if key not in self._entries:
+            self._entries[key] = Coverage(target, catalog)
+        return self._entries[key]
+
+    def examined(self, target: str, kind: str, count: int, catalog: str | None = None) -> None:
+        """``count`` things of ``kind`` were looked at; several checks reading the same tables
+        count them once (the largest figure is kept)."""
+        with self._lock:
+            entry = self._entry(target, catalog)
+            entry.examined[kind] = max(entry.examined.get(kind, 0), int(count))
+
+    def not_examined(self, target: str, what: str, why: str, catalog: str | None = None) -> None:
+        with self._lock:
+            entry = self._entry(target, catalog)
+            item = {"what": what, "why": why}
+            if item not in entry.not_examined:
+                entry.not_examined.append(item)
+
+    def entries(self) -> list[Coverage]:
+        with self._lock:
+            return sorted(self._entries.values(), key=lambda c: (c.target, c.catalog or ""))
+
+    def incomplete(self) -> bool:
+        """Whether anything was not examined (the run's exit code is then 3)."""
+        with self._lock:
+            return any(entry.not_examined for entry in self._entries.values())
