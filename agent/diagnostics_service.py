@@ -98,6 +98,7 @@ class DiagnosticsService:
         errors = Counter((e.get("check") or "", e.get("target") or "") for e in result.errors)
         samples += [CHECK_ERRORS(n, check=check, target=target) for (check, target), n in sorted(errors.items())]
         samples.append(DURATION(result.duration_seconds))
+        samples += result.measurements
         if self.finished_at is not None:
             samples.append(LAST_RUN(self.finished_at))
         return samples

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from l4agent.core.samples import Sample
 from l4agent.diagnostics.coverage import CoverageLog
 
 if TYPE_CHECKING:
@@ -104,6 +105,12 @@ class CheckContext:
     app_histories: AppHistories | None = None
     #: the run's coverage (see :mod:`l4agent.diagnostics.coverage`)
     coverage: CoverageLog = field(default_factory=CoverageLog)
+    #: figures the checks measured on the way, exported by ``serve`` as metrics
+    measurements: list[Sample] = field(default_factory=list)
+
+    def measure(self, sample: Sample) -> None:
+        """Keep a figure the check measured (a sample of a gauge the check declares)."""
+        self.measurements.append(sample)  # list.append is atomic: contexts of one run share the list
 
     def examined(self, kind: str, count: int, catalog: str | None = None) -> None:
         """Record that ``count`` things of ``kind`` ("tables", "statements", ...) were examined."""

@@ -68,6 +68,10 @@ CHECK_MODULES: list[str] = [
     "l4agent.diagnostics.backup.no_checksum",
     "l4agent.diagnostics.backup.dir_stale",
     "l4agent.diagnostics.backup.same_volume",
+    "l4agent.diagnostics.caching.plan_cache",
+    "l4agent.diagnostics.caching.planning_time",
+    "l4agent.diagnostics.caching.server_caches",
+    "l4agent.diagnostics.lifecycle.end_of_support",
 ]
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from l4agent.core.config import Config, DatabaseConfig
 from l4agent.core.redact import redact
+from l4agent.core.samples import Sample
 from l4agent.core.units import iso_utc, utcnow
 from l4agent.diagnostics.base import HOST, SEVERITY_RANK, Check, CheckContext, Finding
 from l4agent.diagnostics.coverage import Coverage, CoverageLog, NotExamined
@@ -40,6 +41,8 @@ class DiagnoseResult:
     unreachable: list[str] = field(default_factory=list)
     #: what was examined per target and catalog, and what was not and why
     coverage_log: CoverageLog = field(default_factory=CoverageLog, repr=False)
+    #: figures the checks measured (exported by ``serve``; not part of the JSON)
+    measurements: list[Sample] = field(default_factory=list, repr=False)
 
     @property
     def coverage(self) -> list[Coverage]:
@@ -123,7 +126,8 @@ def run_diagnostics(config: Config, prefixes: Sequence[str] = (), target: str | 
     if run_host and host_checks:
         def host_ctx(check: Check) -> CheckContext:
             return CheckContext(config, options_for(check, config.diagnostics), host, state_dir=config.agent.state_dir,
-                                in_daemon=in_daemon, app_histories=app_histories, coverage=result.coverage_log)
+                                in_daemon=in_daemon, app_histories=app_histories, coverage=result.coverage_log,
+                                measurements=result.measurements)
 
         threads.append(threading.Thread(target=_run_checks, args=(host_checks, host_ctx, host, result, lock),
                                         name="diagnose-host", daemon=True))
@@ -167,7 +171,7 @@ def _run_target(config: Config, database: DatabaseConfig, checks: Sequence[Check
         def ctx_for(check: Check) -> CheckContext:
             return CheckContext(config, options_for(check, config.diagnostics), host, target=database, db=db,
                                 state_dir=config.agent.state_dir, in_daemon=in_daemon,
-                                coverage=result.coverage_log)
+                                coverage=result.coverage_log, measurements=result.measurements)
 
         _run_checks(checks, ctx_for, database.name, result, lock)
     finally:

@@ -84,6 +84,18 @@ class GroupReading:
     denied: int = 0  # members whose descriptors or sockets this user may not read
 
 
+def members(matcher: ProcessMatcher) -> list[psutil.Process]:
+    """The running processes ``matcher`` accepts (those it may not read are left out)."""
+    found = []
+    for proc in psutil.process_iter(["name"]):
+        try:
+            if matcher.matches(proc):
+                found.append(proc)
+        except psutil.Error:
+            continue
+    return found
+
+
 def read_group(matcher: ProcessMatcher, exclude: frozenset[int] = frozenset()) -> GroupReading:
     """Sum the resources of every process ``matcher`` accepts (``exclude``: pids to skip)."""
     reading = GroupReading()

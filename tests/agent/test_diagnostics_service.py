@@ -13,7 +13,7 @@ from tests.diagnostics.checkrun import PASSWORD_ENV
 from tests.e2e.serve_process import ServeProcess, http_get
 from tests.support.promtools import promtool_check_metrics
 
-QUIET = {family: {"enabled": False} for family in ("perf", "schema", "security", "capacity", "app")}
+QUIET = {family: {"enabled": False} for family in ("perf", "schema", "security", "capacity", "app", "caching")}
 
 
 def _series(body: str, check: str, target: str) -> list[str]:
@@ -54,6 +54,8 @@ def test_serve_reruns_diagnostics_and_exports_the_findings(pg_server, pg_db, tmp
         assert _series(body, "backup.dir_stale", "pg") == [
             'l4agent_diagnostic_findings{check="backup.dir_stale",severity="critical",target="pg"} 1.0']
         assert "l4agent_diagnostics_duration_seconds" in body
+        # figures the checks measured are exported too: the lifecycle check's days of support left
+        assert 'l4agent_version_support_days_left{component="postgresql:pg"}' in body
         assert promtool_check_metrics(body) == ""
 
         (backups / "erp.dump").write_bytes(b"fresh backup")  # the next run must see it
@@ -73,7 +75,8 @@ def test_latest_result_is_kept_and_every_subscriber_is_told(pg_server, pg_db, tm
     entry = {"name": "pg", "engine": "postgresql", "dsn": pg_server.agent_dsn(pg_db),
              "password_env": PASSWORD_ENV["postgresql"], "backup_dirs": [str(tmp_path / "missing")]}
     config = parse_config({"agent": {"state_dir": str(tmp_path / "state")},
-                           "databases": [entry], "diagnostics": QUIET}, "<test>")  # the web server is never started
+                           "databases": [entry], "diagnostics": {**QUIET, "lifecycle": {"enabled": False}}},
+                          "<test>")  # the web server is never started
     daemon = Daemon(config)
     told = []
 
