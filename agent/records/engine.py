@@ -8,7 +8,8 @@ Per series (fingerprint = rule + target + object), each evaluation:
   fingerprint was resolved within ``reopen_window``, that record re-opens with a note; else the
   new record links the old one;
 - breach in effect, record open: a flow note only when something changed (severity, value worse
-  by ``value_step``, data back after a gap) or once per ``renote_interval``;
+  by ``value_step``, data back after a gap), else one digest note per ``renote_interval`` (a day
+  by default);
 - no reading (unknown): the record stays open (one note says the data is missing); a pending
   timer ends, because the breach was not seen to hold.
 
@@ -215,7 +216,7 @@ class RecordEngine:
     def _open(self, tx: Tx, host: str, reading: Reading, severity: str, timer: Timer, now: float,
               previous: Record | None, changes: list[Change]) -> None:
         rule = reading.rule
-        priority = priority_for(severity, self.config.agent.environment, rule.priority)
+        priority = priority_for(severity, self.config.agent.environment, rule.priority, rule.check)
         record = Record(
             host=host,
             fingerprint=reading.fingerprint,
@@ -267,7 +268,8 @@ class RecordEngine:
         # Half an interval of slack: evaluations land a little early or late, never exactly on time.
         due = now - record.last_noted_at >= settings.renote_interval - min(interval, settings.renote_interval) / 2
         if not reasons and due:
-            reasons.append(f"still in breach after {format_duration(now - record.opened_at)}")
+            reasons.append(f"digest: still in breach after {format_duration(now - record.opened_at)}, "
+                           f"unchanged since the last note")
         if not reasons:
             return
         self._refresh(record, reading, severity, timer, now)
@@ -288,7 +290,7 @@ class RecordEngine:
     def _escalate(self, record: Record, reading: Reading, severity: str, now: float) -> None:
         """A new severity; the priority only ever becomes more urgent (the SLA with it)."""
         record.severity = severity
-        priority = priority_for(severity, record.environment, reading.rule.priority)
+        priority = priority_for(severity, record.environment, reading.rule.priority, reading.rule.check)
         if priority != record.priority and more_urgent(priority, record.priority) == priority:
             record.priority = priority
             record.sla_due_at = min(record.sla_due_at, sla_due(priority, now, self.config.records.sla))
