@@ -70,13 +70,25 @@ class Change:
     priority: str
 
 
+@dataclass(frozen=True)
+class Origin:
+    """Where a remote host's records come from: its inventory name and address, and its own
+    status page (None: it has none, and the records link nowhere rather than to this machine)."""
+
+    name: str
+    address: str
+    status_url: str | None = None
+
+
 class RecordEngine:
     """Applies threshold readings to the store. One engine per process; thread-safe via the store."""
 
     def __init__(self, store: Store, config: Config, host: str, sinks: Sequence[str] = (),
                  on_change: Callable[[list[Change]], None] | None = None,
-                 rules: Sequence[ThresholdConfig] | None = None):
+                 rules: Sequence[ThresholdConfig] | None = None, origin: Origin | None = None):
         self.store = store
+        #: set for another machine's findings (``remote diagnose --record``): its name and page
+        self.origin = origin
         self.config = config
         self.host = host
         self.sinks = list(sinks)
@@ -223,13 +235,13 @@ class RecordEngine:
             rule=rule.name,
             target=reading.target,
             object=reading.object,
-            title=content.title(reading),
+            title=self._title(reading, host),
             severity=severity,
             priority=priority,
             environment=self.config.agent.environment,
             opened_at=now,
             sla_due_at=sla_due(priority, now, self.config.records.sla),
-            related=content.related(reading, host, self._url(), previous.id if previous else None),
+            related=self._related(reading, host, previous),
             problems=content.problems(reading, severity, timer.since),
             requests=content.requests(reading),
             evidence=content.evidence(reading, severity, timer.since),
@@ -319,6 +331,18 @@ class RecordEngine:
         tx.add_event(record.id, event, now, payload, self.sinks)
         if changes is not None:
             changes.append(Change(event, record.id, record.fingerprint, record.title, record.priority))
+
+    def _title(self, reading: Reading, host: str) -> str:
+        title = content.title(reading)
+        # A remote host's record names the host (its targets' names alone do not say which machine).
+        return title if self.origin is None or reading.target == host else f"{host}: {title}"
+
+    def _related(self, reading: Reading, host: str, previous: Record | None) -> dict:
+        if self.origin is None:
+            return content.related(reading, host, self._url(), previous.id if previous else None)
+        related = content.related(reading, host, self.origin.status_url, previous.id if previous else None)
+        related["address"] = self.origin.address
+        return related
 
     def _url(self) -> str:
         agent = self.config.agent
