@@ -70,6 +70,10 @@ class Change:
     priority: str
 
 
+PROBE_SUCCESS = "l4agent_probe_success"
+PROBE_FAILURE_INFO = "l4agent_probe_failure_info"
+
+
 @dataclass(frozen=True)
 class Origin:
     """Where a remote host's records come from: its inventory name and address, and its own
@@ -98,6 +102,7 @@ class RecordEngine:
         # Longer than this between two evaluations and a "for" timer starts over (nobody saw it hold).
         self.metric_gap = 3 * agent.interval + agent.collector_timeout
         self.finding_gap = 3 * agent.diagnostics_interval + 60.0
+        self._probe_reasons: dict[str | None, str | None] = {}  # probe -> why it failed, this round
 
     @property
     def metric_rules(self) -> list[ThresholdConfig]:
@@ -114,6 +119,8 @@ class RecordEngine:
         now = time.time() if now is None else now
         samples = list(samples)
         changes: list[Change] = []
+        self._probe_reasons = {s.labels.get("probe"): s.labels.get("reason") for s in samples
+                               if s.spec.name == PROBE_FAILURE_INFO}
         with self.store.transaction() as tx:
             for rule in self.metric_rules:
                 stored = {row["fingerprint"]: row for row in tx.series_of_rule(self.host, rule.name)}
@@ -333,9 +340,20 @@ class RecordEngine:
             changes.append(Change(event, record.id, record.fingerprint, record.title, record.priority))
 
     def _title(self, reading: Reading, host: str) -> str:
-        title = content.title(reading)
+        title = self._probe_title(reading) or content.title(reading)
         # A remote host's record names the host (its targets' names alone do not say which machine).
         return title if self.origin is None or reading.target == host else f"{host}: {title}"
+
+    def _probe_title(self, reading: Reading) -> str | None:
+        """A failing probe's record is titled by what it is about: ``db1:1433 refused``."""
+        if reading.rule.metric != PROBE_SUCCESS:
+            return None
+        name = (reading.labels or {}).get("probe")
+        probe = next((p for p in self.config.probes if p.name == name), None)
+        if probe is None:
+            return None
+        endpoint = f"{probe.tcp_host}:{probe.tcp_port}" if probe.tcp_host else f"DNS {probe.dns}"
+        return f"{endpoint} {self._probe_reasons.get(name) or 'unreachable'} (probe {name})"
 
     def _related(self, reading: Reading, host: str, previous: Record | None) -> dict:
         if self.origin is None:

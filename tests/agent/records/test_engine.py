@@ -309,3 +309,15 @@ def test_structural_findings_are_planned_work_not_incidents(engine_for, store):
     engine.evaluate_findings([Finding("schema.no_primary_key", "critical", "db1", "erp.dbo", "x", "y", {})],
                              {("schema.no_primary_key", "db1")}, now=0)
     assert {r.rule: r.priority for r in store.list_records()} == {"schema": "P4", "schema-p2": "P2"}
+
+
+def test_a_failing_probe_record_is_titled_by_its_endpoint_and_reason(engine_for, store):
+    from l4agent.collectors.probes import PROBE_FAILURE, PROBE_SUCCESS
+
+    rule = {"name": "probe-down", "metric": "l4agent_probe_success", "direction": "below", "critical": 1}
+    engine = engine_for([rule], probes=[{"name": "db-port", "tcp": "db1:1433"}])
+    engine.evaluate_samples([PROBE_SUCCESS(0, probe="db-port", kind="tcp"),
+                             PROBE_FAILURE(1, probe="db-port", kind="tcp", reason="refused")], now=0)
+    record = only_record(store)
+    assert record.title == "db1:1433 refused (probe db-port)"
+    assert "l4agent_probe_success" not in record.title
