@@ -6,6 +6,7 @@ fails is data (``l4agent_probe_success=0``), not a collector error.
 
 from __future__ import annotations
 
+import errno
 import socket
 import threading
 import time
@@ -17,6 +18,9 @@ from l4agent.core.samples import Sample, gauge
 
 PROBE_SUCCESS = gauge("l4agent_probe_success", "1 when the probe's last attempt succeeded, else 0.")
 PROBE_DURATION = gauge("l4agent_probe_duration_seconds", "Time the probe's last attempt took in seconds.")
+PROBE_FAILURE = gauge("l4agent_probe_failure_info",
+                      "1 for why the probe's last attempt failed: refused, timeout, dns, unreachable or error "
+                      "(absent while it succeeds).")
 
 
 @dataclass
@@ -24,6 +28,21 @@ class ProbeResult:
     ok: bool
     seconds: float
     error: str | None = None
+    #: refused | timeout | dns | unreachable | error (None when ok)
+    reason: str | None = None
+
+
+def failure_reason(exc: BaseException) -> str:
+    """A failed connect or lookup in one word, for a label and a record title."""
+    if isinstance(exc, socket.gaierror):
+        return "dns"
+    if isinstance(exc, ConnectionRefusedError):
+        return "refused"
+    if isinstance(exc, TimeoutError | socket.timeout):
+        return "timeout"
+    if isinstance(exc, OSError) and exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
+        return "unreachable"
+    return "error"
 
 
 def tcp_connect(host: str, port: int, timeout: float) -> ProbeResult:
@@ -33,7 +52,8 @@ def tcp_connect(host: str, port: int, timeout: float) -> ProbeResult:
         with socket.create_connection((host, port), timeout=timeout):
             pass
     except OSError as exc:
-        return ProbeResult(False, time.perf_counter() - started, exc.strerror or str(exc) or "timed out")
+        return ProbeResult(False, time.perf_counter() - started, exc.strerror or str(exc) or "timed out",
+                           failure_reason(exc))
     return ProbeResult(True, time.perf_counter() - started)
 
 
@@ -47,12 +67,12 @@ def dns_resolve(name: str, timeout: float) -> ProbeResult:
             socket.getaddrinfo(name, None)
             outcome.append(ProbeResult(True, time.perf_counter() - started))
         except OSError as exc:
-            outcome.append(ProbeResult(False, time.perf_counter() - started, str(exc)))
+            outcome.append(ProbeResult(False, time.perf_counter() - started, str(exc), "dns"))
 
     thread = threading.Thread(target=resolve, name=f"dns-{name}", daemon=True)
     thread.start()
     thread.join(timeout)
-    return outcome[0] if outcome else ProbeResult(False, timeout, f"timed out after {timeout:g}s")
+    return outcome[0] if outcome else ProbeResult(False, timeout, f"timed out after {timeout:g}s", "timeout")
 
 
 @dataclass
@@ -74,6 +94,8 @@ class ProbeCollector(Collector):
             kind = "tcp"
         yield PROBE_SUCCESS(1 if result.ok else 0, probe=self.target, kind=kind)
         yield PROBE_DURATION(round(result.seconds, 6), probe=self.target, kind=kind)
+        if not result.ok:
+            yield PROBE_FAILURE(1, probe=self.target, kind=kind, reason=result.reason or "error")
 
 
 def from_config(config) -> list[Collector]:

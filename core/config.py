@@ -169,7 +169,7 @@ class ThresholdConfig:
 class RecordsConfig:
     """``[records]``: how work records follow a breach."""
 
-    renote_interval: float = 3600.0
+    renote_interval: float = 86400.0  # an unchanged open record gets one digest note a day
     reopen_window: float = 86400.0
     value_step: float = 0.05
     retry_initial: float = 1.0

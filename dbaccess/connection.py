@@ -103,7 +103,13 @@ def describe_error(exc: Exception, target: DatabaseConfig, timeout: float | None
                              "driver_missing")
     if login and (state == "3D000" or has(_CATALOG_MISSING)
                   or ('database "' in lowered and "does not exist" in lowered)):
-        name = catalog or dsn_value(target.dsn, engine.database_key) or "?"
+        name = catalog or dsn_value(target.dsn, engine.database_key)
+        if name is None:  # the DSN names no database: the driver picked one (PostgreSQL: the login's name)
+            said = re.search(r'database "([^"]+)" does not exist', text)
+            tried = f" so the server tried {said.group(1)!r}, which" if said else " and the server's default"
+            return DatabaseError(f"{where}: the DSN names no {engine.database_key}={tried} does not exist or user "
+                                 f"{user!r} may not open it; add {engine.database_key}=<catalog> to the dsn",
+                                 "unreachable")
         return DatabaseError(f"{where}: catalog {name!r} does not exist or user {user!r} may not open it",
                              "unreachable")
     if state in ("28000", "28P01") or has(_LOGIN_FAILED):

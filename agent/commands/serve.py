@@ -32,6 +32,10 @@ def serve(config_path: str | None, listen: str | None) -> None:
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--listen") from None
         config = dataclasses.replace(config, agent=dataclasses.replace(config.agent, listen_host=host, listen_port=port))
+    from l4agent.agent.config_warnings import warning_lines
+
+    for line in warning_lines(config):  # once, at start: what `config check` warns about
+        logging.getLogger("l4agent.agent.serve").warning("%s", line)
     try:
         daemon = Daemon(config)
     except (OSError, ValueError) as exc:  # unreadable TLS files, a key that does not match its cert

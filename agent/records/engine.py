@@ -8,7 +8,8 @@ Per series (fingerprint = rule + target + object), each evaluation:
   fingerprint was resolved within ``reopen_window``, that record re-opens with a note; else the
   new record links the old one;
 - breach in effect, record open: a flow note only when something changed (severity, value worse
-  by ``value_step``, data back after a gap) or once per ``renote_interval``;
+  by ``value_step``, data back after a gap), else one digest note per ``renote_interval`` (a day
+  by default);
 - no reading (unknown): the record stays open (one note says the data is missing); a pending
   timer ends, because the breach was not seen to hold.
 
@@ -69,13 +70,29 @@ class Change:
     priority: str
 
 
+PROBE_SUCCESS = "l4agent_probe_success"
+PROBE_FAILURE_INFO = "l4agent_probe_failure_info"
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a remote host's records come from: its inventory name and address, and its own
+    status page (None: it has none, and the records link nowhere rather than to this machine)."""
+
+    name: str
+    address: str
+    status_url: str | None = None
+
+
 class RecordEngine:
     """Applies threshold readings to the store. One engine per process; thread-safe via the store."""
 
     def __init__(self, store: Store, config: Config, host: str, sinks: Sequence[str] = (),
                  on_change: Callable[[list[Change]], None] | None = None,
-                 rules: Sequence[ThresholdConfig] | None = None):
+                 rules: Sequence[ThresholdConfig] | None = None, origin: Origin | None = None):
         self.store = store
+        #: set for another machine's findings (``remote diagnose --record``): its name and page
+        self.origin = origin
         self.config = config
         self.host = host
         self.sinks = list(sinks)
@@ -85,6 +102,7 @@ class RecordEngine:
         # Longer than this between two evaluations and a "for" timer starts over (nobody saw it hold).
         self.metric_gap = 3 * agent.interval + agent.collector_timeout
         self.finding_gap = 3 * agent.diagnostics_interval + 60.0
+        self._probe_reasons: dict[str | None, str | None] = {}  # probe -> why it failed, this round
 
     @property
     def metric_rules(self) -> list[ThresholdConfig]:
@@ -101,6 +119,8 @@ class RecordEngine:
         now = time.time() if now is None else now
         samples = list(samples)
         changes: list[Change] = []
+        self._probe_reasons = {s.labels.get("probe"): s.labels.get("reason") for s in samples
+                               if s.spec.name == PROBE_FAILURE_INFO}
         with self.store.transaction() as tx:
             for rule in self.metric_rules:
                 stored = {row["fingerprint"]: row for row in tx.series_of_rule(self.host, rule.name)}
@@ -215,20 +235,20 @@ class RecordEngine:
     def _open(self, tx: Tx, host: str, reading: Reading, severity: str, timer: Timer, now: float,
               previous: Record | None, changes: list[Change]) -> None:
         rule = reading.rule
-        priority = priority_for(severity, self.config.agent.environment, rule.priority)
+        priority = priority_for(severity, self.config.agent.environment, rule.priority, rule.check)
         record = Record(
             host=host,
             fingerprint=reading.fingerprint,
             rule=rule.name,
             target=reading.target,
             object=reading.object,
-            title=content.title(reading),
+            title=self._title(reading, host),
             severity=severity,
             priority=priority,
             environment=self.config.agent.environment,
             opened_at=now,
             sla_due_at=sla_due(priority, now, self.config.records.sla),
-            related=content.related(reading, host, self._url(), previous.id if previous else None),
+            related=self._related(reading, host, previous),
             problems=content.problems(reading, severity, timer.since),
             requests=content.requests(reading),
             evidence=content.evidence(reading, severity, timer.since),
@@ -267,7 +287,8 @@ class RecordEngine:
         # Half an interval of slack: evaluations land a little early or late, never exactly on time.
         due = now - record.last_noted_at >= settings.renote_interval - min(interval, settings.renote_interval) / 2
         if not reasons and due:
-            reasons.append(f"still in breach after {format_duration(now - record.opened_at)}")
+            reasons.append(f"digest: still in breach after {format_duration(now - record.opened_at)}, "
+                           f"unchanged since the last note")
         if not reasons:
             return
         self._refresh(record, reading, severity, timer, now)
@@ -288,7 +309,7 @@ class RecordEngine:
     def _escalate(self, record: Record, reading: Reading, severity: str, now: float) -> None:
         """A new severity; the priority only ever becomes more urgent (the SLA with it)."""
         record.severity = severity
-        priority = priority_for(severity, record.environment, reading.rule.priority)
+        priority = priority_for(severity, record.environment, reading.rule.priority, reading.rule.check)
         if priority != record.priority and more_urgent(priority, record.priority) == priority:
             record.priority = priority
             record.sla_due_at = min(record.sla_due_at, sla_due(priority, now, self.config.records.sla))
@@ -317,6 +338,29 @@ class RecordEngine:
         tx.add_event(record.id, event, now, payload, self.sinks)
         if changes is not None:
             changes.append(Change(event, record.id, record.fingerprint, record.title, record.priority))
+
+    def _title(self, reading: Reading, host: str) -> str:
+        title = self._probe_title(reading) or content.title(reading)
+        # A remote host's record names the host (its targets' names alone do not say which machine).
+        return title if self.origin is None or reading.target == host else f"{host}: {title}"
+
+    def _probe_title(self, reading: Reading) -> str | None:
+        """A failing probe's record is titled by what it is about: ``db1:1433 refused``."""
+        if reading.rule.metric != PROBE_SUCCESS:
+            return None
+        name = (reading.labels or {}).get("probe")
+        probe = next((p for p in self.config.probes if p.name == name), None)
+        if probe is None:
+            return None
+        endpoint = f"{probe.tcp_host}:{probe.tcp_port}" if probe.tcp_host else f"DNS {probe.dns}"
+        return f"{endpoint} {self._probe_reasons.get(name) or 'unreachable'} (probe {name})"
+
+    def _related(self, reading: Reading, host: str, previous: Record | None) -> dict:
+        if self.origin is None:
+            return content.related(reading, host, self._url(), previous.id if previous else None)
+        related = content.related(reading, host, self.origin.status_url, previous.id if previous else None)
+        related["address"] = self.origin.address
+        return related
 
     def _url(self) -> str:
         agent = self.config.agent

@@ -5,7 +5,9 @@
 | critical               | P1         | P2   | P3 | P3          |
 | warning                | P2         | P3   | P4 | P4          |
 
-A rule's own ``priority`` overrides the matrix. ``sla_due_at`` is the response target of the
+Findings of the structural checks (``schema.*``: normalization, indexes on paper) are P3 when
+critical and P4 when a warning in every environment: they are work for a planned change, not an
+incident. A rule's own ``priority`` overrides the matrix. ``sla_due_at`` is the response target of the
 priority (``[records.sla]``, defaults P1 4h, P2 8h, P3 3d, P4 10d) counted from the moment
 the record opened or was escalated.
 """
@@ -26,10 +28,17 @@ MATRIX = (
 )
 
 
-def priority_for(severity: str, environment: str, override: str | None = None) -> str:
-    """The priority of a breach of ``severity`` ("warning"/"critical") in ``environment``."""
+#: check families whose findings are structural (planned work, never an incident)
+STRUCTURAL_FAMILIES = ("schema",)
+
+
+def priority_for(severity: str, environment: str, override: str | None = None, check: str | None = None) -> str:
+    """The priority of a breach of ``severity`` ("warning"/"critical") in ``environment``;
+    ``check`` is the diagnostic behind a check rule (None for a metric rule)."""
     if override:
         return override
+    if check and check.split(".")[0] in STRUCTURAL_FAMILIES:
+        return "P3" if severity == "critical" else "P4"
     impact = IMPACT.get(environment, 0)
     urgency = URGENCY.get(severity, 1)
     return MATRIX[impact][urgency]

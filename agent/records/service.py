@@ -28,7 +28,7 @@ import time
 from collections import deque
 from typing import Any
 
-from l4agent.agent.records.engine import Change, RecordEngine
+from l4agent.agent.records.engine import Change, Origin, RecordEngine
 from l4agent.agent.records.outbox import Outbox
 from l4agent.agent.records.priority import PRIORITIES
 from l4agent.agent.records.sinks import build_sinks
@@ -321,7 +321,7 @@ def checks_that_ran(config: Config, result) -> set[tuple[str, str]]:
 
 
 def record_findings(config: Config, result, host: str | None = None, ran: set[tuple[str, str]] | None = None,
-                    deliver_for: float = 0.0) -> list[Change]:
+                    deliver_for: float = 0.0, origin: Origin | None = None) -> list[Change]:
     """Feed a diagnostics result (e.g. from a remote host) into the work-record store.
 
     ``host`` defaults to ``result.host``; ``ran`` to :func:`checks_that_ran` with this config.
@@ -331,7 +331,7 @@ def record_findings(config: Config, result, host: str | None = None, ran: set[tu
     store = Store.open(store_path(config.agent.state_dir))
     try:
         sinks = build_sinks(config.sinks)
-        engine = RecordEngine(store, config, host or result.host, sinks=list(sinks))
+        engine = RecordEngine(store, config, host or result.host, sinks=list(sinks), origin=origin)
         changes = engine.evaluate_findings(result.findings, checks_that_ran(config, result) if ran is None else ran,
                                            host=host or result.host)
         if deliver_for > 0 and changes:

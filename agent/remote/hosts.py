@@ -105,6 +105,8 @@ class HostSpec:
     jump: Address | None = None
     config: str | None = None
     databases: tuple[DatabaseConfig, ...] = ()
+    #: the host's own status page (``serve`` there), linked from its work records
+    status_url: str | None = None
 
 
 def host_from_argument(text: str, identity: str | None = None, jump: Address | None = None) -> HostSpec:
@@ -173,6 +175,9 @@ def _read_host(problems: Problems, t: TableReader, defaults: _Defaults, cli_iden
     has_jump = "jump" in t.data
     jump = _jump(problems, t)
     config = t.str("config")
+    status_url = t.str("status_url")
+    if status_url and not status_url.startswith(("http://", "https://")):
+        problems.add(t.key("status_url"), "must be an http:// or https:// URL")
     name = t.name("name", required=False)
     databases = [read_database(problems, db) for db in t.array_of_tables("databases")]
     check_unique(problems, t.key("databases"), [d.name for d in databases])
@@ -197,6 +202,7 @@ def _read_host(problems: Problems, t: TableReader, defaults: _Defaults, cli_iden
         jump=jump if has_jump else (cli_jump or defaults.jump),
         config=config or defaults.config,
         databases=tuple(databases),
+        status_url=status_url,
     )
 
 

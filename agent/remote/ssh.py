@@ -117,6 +117,7 @@ class Connector:
         except ValueError as exc:
             client.close()
             raise SshError(f"{where}: {exc}", unreachable=True) from None
+        started = time.monotonic()
         try:
             client.connect(
                 address.host, address.port, username=address.user or _local_user(), pkey=pkey,
@@ -132,7 +133,7 @@ class Connector:
             if not isinstance(exc, Exception):
                 raise
             if no_banner and not isinstance(exc, HostKeyError | OSError):
-                message = f"no SSH protocol banner within {timeout:g}s (not an SSH server, or it hangs)"
+                message = _no_banner(time.monotonic() - started, timeout)
             else:
                 message = describe_connect_error(exc, address, identity, timeout, self.known_hosts)
             raise SshError(f"{where}: {message}", unreachable=True) from None
@@ -282,7 +283,7 @@ def describe_connect_error(exc: Exception, address: Address, identity: str | Non
     if isinstance(exc, ConnectionRefusedError):
         return f"connection refused on port {address.port}"
     if isinstance(exc, paramiko.SSHException) and "banner" in str(exc).lower():
-        return f"no SSH protocol banner within {timeout:g}s (not an SSH server, or it hangs)"
+        return _no_banner(None, timeout)
     if isinstance(exc, EOFError):
         return "connection closed during the SSH handshake"
     if isinstance(exc, paramiko.SSHException):
@@ -296,3 +297,12 @@ def _local_user() -> str:
     import getpass
 
     return getpass.getuser()
+
+
+def _no_banner(elapsed: float | None, timeout: float) -> str:
+    """Why no "SSH-2.0-..." line came: the peer hung until the timeout, or it closed (or answered
+    something else) long before it: then saying "within 3s" after 6 ms would mislead."""
+    if elapsed is not None and elapsed < timeout / 2:
+        return (f"no SSH protocol banner: the server closed the connection after {elapsed * 1000:.0f} ms (not an "
+                "SSH server, or sshd refused this client: MaxStartups, TCP wrappers, fail2ban)")
+    return f"no SSH protocol banner within {timeout:g}s (not an SSH server, or it hangs)"

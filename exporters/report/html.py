@@ -12,11 +12,13 @@ import json
 from html import escape
 from typing import Any
 
-from l4agent.core.units import format_bytes
+from l4agent.core.units import format_bytes, format_value
 from l4agent.exporters.report import charts
 from l4agent.exporters.report.model import (
     CRITICAL,
+    OK,
     VERDICT_TEXT,
+    WARNING,
     Report,
     Table,
     past_sla,
@@ -36,7 +38,7 @@ a{color:#0b57a4}
 .verdict{margin:16px 0 8px;padding:14px 18px;border-radius:8px;color:#fff;display:flex;gap:18px;align-items:flex-start}
 .verdict.ok{background:var(--ok)}.verdict.warning{background:var(--warn)}.verdict.critical{background:var(--crit)}
 .verdict .word{font-size:26px;font-weight:700;white-space:nowrap;line-height:1.1}
-.verdict ul{margin:0;padding-left:18px}
+.verdict ul{margin:0;padding-left:18px;min-width:0;overflow-wrap:anywhere}
 .cards{display:flex;gap:12px;flex-wrap:wrap;margin:12px 0 4px}
 .card{background:#fff;border:1px solid var(--line);border-radius:8px;padding:10px 14px;min-width:140px}
 .card .n{font-size:24px;font-weight:700}.card .l{color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.04em}
@@ -68,7 +70,16 @@ svg.chart text.mono{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:
 .changes{display:grid;grid-template-columns:1fr 1fr;gap:16px}
 .changes ul{margin:4px 0;padding-left:18px}
 footer{color:var(--muted);font-size:12px;margin-top:20px}
-@media (max-width:700px){.changes{grid-template-columns:1fr}main{padding:12px}}
+#summary{border-top:4px solid #0b5cad;padding-top:10px}#summary .verdict{margin:0 0 10px}
+.tiles{display:grid;grid-template-columns:repeat(auto-fill,minmax(220px,1fr));gap:10px}
+.tile{border:1px solid var(--line);border-left:4px solid var(--ok);border-radius:6px;padding:6px 10px;font-size:13px}
+.tile.warning{border-left-color:var(--warn)}.tile.critical{border-left-color:var(--crit)}
+.tile h3{margin:0 0 4px}.tile ul{margin:0;padding-left:0;list-style:none}
+.tile li{overflow-wrap:anywhere}.tile li.critical{color:var(--crit)}.tile li.warning{color:#a65f00}
+.records-line{margin:8px 0 0;font-size:13px}
+#breaches{border-top:4px solid #8a1c7c}
+details.severity>summary{list-style:none}details.severity>summary h3{display:inline}
+@media (max-width:700px){.changes{grid-template-columns:1fr}main{padding:12px}.verdict{flex-direction:column;gap:6px}}
 """
 
 
@@ -85,7 +96,9 @@ def render_html(report: Report, *, refresh: int | None = None, nav: bool = False
     if refresh:
         head.append(f'<meta http-equiv="refresh" content="{int(refresh)}">')
     head.append(f"<title>{_e(title)}</title><style>{CSS}</style></head>")
-    body = ["<body><main>", _header(report, refresh, nav), _verdict(report), _cards(report), _changes(report),
+    # What matters first: the host's state and what is breached, above the fold on a phone too;
+    # then the findings (collapsed by severity), the records, and the detail.
+    body = ["<body><main>", _header(report, refresh, nav), _summary(report), _breaches(report), _changes(report),
             _findings(report), _records(report), _charts(report), _layers(report), _errors(report), _footer(report),
             "</main></body></html>"]
     return "".join(head + body)
@@ -93,9 +106,9 @@ def render_html(report: Report, *, refresh: int | None = None, nav: bool = False
 
 def _header(report: Report, refresh: int | None, nav: bool) -> str:
     what = "Status" if refresh else "Health report"
-    meta = f"generated {_e(report.generated_iso)}"
+    meta = f"generated {_time(report.generated_iso)}"
     if report.diagnostics_at:
-        meta += f" · findings from the diagnostics run at {_e(report.diagnostics_at)}"
+        meta += f" · findings from the diagnostics run at {_time(report.diagnostics_at)}"
     elif refresh:
         meta += " · diagnostics have not run yet"
     if refresh:
@@ -107,6 +120,72 @@ def _header(report: Report, refresh: int | None, nav: bool) -> str:
     return f'<header><h1>{what}: {_e(report.host)}</h1><div class="meta">{meta}</div>{links}</header>'
 
 
+def _time(iso: str | None) -> str:
+    """An ISO UTC time shown in the server's local time, UTC on hover (JSON keeps UTC)."""
+    if not iso:
+        return ""
+    try:
+        moment = dt.datetime.strptime(iso, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+    except ValueError:
+        return _e(iso)
+    local = moment.astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    return f'<time datetime="{_e(iso)}" title="{_e(iso)} (UTC)">{_e(local)}</time>'
+
+
+def _summary(report: Report) -> str:
+    """The band at the top: the verdict, each layer's state with its key figures, open records by
+    priority, and the counts."""
+    tiles = []
+    for layer in report.layers:
+        # each layer's first table holds its key figures; the network's probes say more than its links
+        key = next((t for t in layer.tables if t.title == "Probes" and t.rows), layer.tables[0] if layer.tables else None)
+        for table in [key] if key else []:
+            rows = [row for row in table.rows if row.cells][:6]
+            if not rows:
+                continue
+            worst = next((s for s in (CRITICAL, WARNING) if any(r.status == s for r in rows)), OK)
+            lines = "".join(f'<li class="{_e(row.status or "")}">{_cells(table, row)}</li>' for row in rows)
+            tiles.append(f'<div class="tile {worst}"><h3>{_e(layer.name)}</h3><ul>{lines}</ul></div>')
+    by_priority = {p: sum(1 for r in report.records if r.get("priority") == p) for p in ("P1", "P2", "P3", "P4")}
+    records = " ".join(f'<span class="badge {p}">{p} {n}</span>' for p, n in by_priority.items() if n) \
+        or '<span class="muted">none open</span>'
+    return (f'<section id="summary">{_verdict(report)}<div class="tiles">{"".join(tiles)}</div>'
+            f'<p class="records-line">Open work records: {records}</p>{_cards(report)}</section>')
+
+
+def _cells(table: Table, row) -> str:
+    """A table row as one line: "label: value" for two-column tables, else the cells joined."""
+    if len(row.cells) == 2 and not table.headers[0]:
+        return f"{_e(row.cells[0])}: <b>{_e(row.cells[1])}</b>"
+    return " · ".join(_e(cell) for cell in row.cells if cell)
+
+
+def _breaches(report: Report) -> str:
+    """Thresholds breached now, each with its value, its line and since when."""
+    if not report.breaches:
+        return ""
+    parts = [f'<section id="breaches"><h2>Thresholds breached now ({len(report.breaches)})</h2>']
+    for b in sorted(report.breaches, key=lambda b: b.level != CRITICAL):
+        since = _breached_since(report, b)
+        parts.append(f'<div class="finding {b.level}"><div class="what"><span class="badge {b.level}">{b.level}</span> '
+                     f"{_e(b.summary)}: <b>{_e(format_value(b.metric, b.value))}</b> ({_e(b.line)})"
+                     + (f" · since {_time(since)}" if since else "") + "</div>"
+                     f'<div class="where">{_e(b.target)} · {_e(b.object)} · rule {_e(b.rule)}</div>'
+                     + (f'<div class="todo"><b>What to do:</b> {_e(b.recommendation)}</div>' if b.recommendation else "")
+                     + "</div>")
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _breached_since(report: Report, breach) -> str | None:
+    """When the open record of this breach says it began (None: no record yet)."""
+    for record in report.records:
+        if record.get("rule") == breach.rule and record.get("target") == breach.target \
+                and record.get("object") == breach.object:
+            return (record.get("evidence") or {}).get("breached_since") or record.get("opened_at")
+    return None
+
+
 def _verdict(report: Report) -> str:
     reasons = "".join(f"<li>{_e(reason)}</li>" for reason in report.reasons)
     return (f'<div class="verdict {report.verdict}" id="verdict"><div class="word">{VERDICT_TEXT[report.verdict]}</div>'
@@ -116,7 +195,7 @@ def _verdict(report: Report) -> str:
 def _cards(report: Report) -> str:
     counts = report.counts()
     overdue = sum(1 for r in report.records if past_sla(r, report.generated_at))
-    cards = [(counts["critical"], "critical findings"), (counts["warning"], "warnings"), (counts["info"], "notes"),
+    cards = [(counts["critical"], "critical findings"), (counts["warning"], "warnings"), (counts["info"], "info findings"),
              (len(report.breaches), "thresholds breached"), (len(report.records), "open work records")]
     if overdue:
         cards.append((overdue, "records past SLA"))
@@ -144,22 +223,16 @@ def _changes(report: Report) -> str:
 
 def _findings(report: Report) -> str:
     parts = ['<section id="findings"><h2>Findings</h2>']
-    if not report.findings and not report.breaches:
+    if not report.findings:
         parts.append('<p class="muted">Nothing to fix.' +
                      ("" if report.diagnostics_at else " Diagnostics have not run yet.") + "</p>")
-    if report.breaches:
-        parts.append("<h3>Thresholds breached now</h3>")
-        for b in sorted(report.breaches, key=lambda b: b.level != CRITICAL):
-            parts.append(f'<div class="finding {b.level}"><div class="what"><span class="badge {b.level}">{b.level}</span> '
-                         f"{_e(b.summary)}: {_e(b.line)}</div>"
-                         f'<div class="where">{_e(b.target)} · {_e(b.object)} · rule {_e(b.rule)}</div>'
-                         + (f'<div class="todo"><b>What to do:</b> {_e(b.recommendation)}</div>' if b.recommendation else "")
-                         + "</div>")
     for severity in ("critical", "warning", "info"):
         group = [f for f in report.findings if f["severity"] == severity]
         if not group:
             continue
-        parts.append(f"<h3>{severity.capitalize()} ({len(group)})</h3>")
+        opened = " open" if severity == "critical" else ""
+        parts.append(f'<details class="severity"{opened}><summary><h3>{severity.capitalize()} ({len(group)})</h3>'
+                     "</summary>")
         for f in group:
             evidence = json.dumps(f.get("evidence") or {}, indent=1, ensure_ascii=False, default=str)
             parts.append(
@@ -168,6 +241,7 @@ def _findings(report: Report) -> str:
                 f'<div class="where">{_e(f["check"])} · {_e(f["target"])} · <span class="mono">{_e(f["object"])}</span></div>'
                 f'<div class="todo"><b>What to do:</b> {_e(f["recommendation"])}</div>'
                 f"<details><summary>evidence</summary><pre>{_e(evidence)}</pre></details></div>")
+        parts.append("</details>")
     parts.append("</section>")
     return "".join(parts)
 
@@ -181,12 +255,12 @@ def _records(report: Report) -> str:
                      "<th>SLA due</th><th>notes</th></tr>")
         for r in report.records:
             where, problem = record_where(r), record_problem(r)
-            due = _e(r.get("sla_due_at") or "")
+            due = _time(r.get("sla_due_at"))
             if past_sla(r, report.generated_at):
                 due = f'<span class="overdue">{due} (overdue)</span>'
             parts.append(f"<tr><td>{_e(r.get('id'))}</td><td><span class=\"badge {_e(r.get('priority'))}\">"
                          f"{_e(r.get('priority'))}</span></td><td>{_e(problem)}</td><td>{_e(where)}</td>"
-                         f"<td>{_e(r.get('opened_at'))}</td><td>{due}</td><td>{len(r.get('notes') or [])}</td></tr>")
+                         f"<td>{_time(r.get('opened_at'))}</td><td>{due}</td><td>{len(r.get('notes') or [])}</td></tr>")
         parts.append("</table>")
     elif not report.records_note:
         parts.append('<p class="muted">No open work records.</p>')

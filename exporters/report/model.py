@@ -338,7 +338,10 @@ def _network_layer(view: _Samples, status: _StatusIndex) -> Layer:
     for probe in view.label_values("l4agent_probe_success", "probe"):
         ok = view.value("l4agent_probe_success", probe=probe)
         seconds = view.value("l4agent_probe_duration_seconds", probe=probe)
-        probes.append(Row([probe, "ok" if ok else "failed", f"{seconds * 1000:.1f} ms" if seconds is not None else ""],
+        reasons = [s.labels.get("reason", "") for s in view.all("l4agent_probe_failure_info")
+                   if s.labels.get("probe") == probe]
+        result = "ok" if ok else f"failed: {reasons[0]}" if reasons else "failed"
+        probes.append(Row([probe, result, f"{seconds * 1000:.1f} ms" if seconds is not None else ""],
                           OK if ok else CRITICAL))
     layer = Layer("Network", [interfaces, tcp])
     if probes:

@@ -267,3 +267,21 @@ def test_closed_connection_refuses_queries(pg_server):
 def test_quote_follows_each_engine(pg_server, mariadb_server):
     assert Connection(target(pg_server)).quote('we"ird') == '"we""ird"'
     assert Connection(target(mariadb_server)).quote("we`ird") == "`we``ird`"
+
+
+def test_a_postgresql_dsn_without_database_says_so(pg_server):
+    """psqlODBC falls back to a database named like the login; the error says the DSN named none."""
+    import os
+
+    from l4agent.agent.configuration import parse_config
+    from l4agent.dbaccess.connection import DatabaseError, connect
+
+    os.environ["L4T_PG_NODB_PASSWORD"] = pg_server.monitor_password
+    dsn = ";".join(part for part in pg_server.agent_dsn(None).split(";") if not part.upper().startswith("DATABASE="))
+    config = parse_config({"databases": [{"name": "pg", "engine": "postgresql", "dsn": dsn,
+                                          "password_env": "L4T_PG_NODB_PASSWORD"}]}, "<test>")
+    with pytest.raises(DatabaseError) as caught:
+        connect(config.databases[0]).close()
+    message = str(caught.value)
+    assert "'?'" not in message and "the DSN names no DATABASE=" in message, message
+    assert f"tried {pg_server.monitor_user!r}" in message and "add DATABASE=<catalog> to the dsn" in message

@@ -282,3 +282,42 @@ def test_app_tier_findings_open_records_through_the_builtin_rules(tmp_path, stor
         ("app-slow-response", "lucee", "P1"), ("app-tls-chain", "lucee", "P2")]
     engine.evaluate_findings([chain], fine, now=60)  # the slow response is gone on the re-test
     assert {r.rule: r.result for r in store.list_records()} == {"app-slow-response": "Passed", "app-tls-chain": "Failed"}
+
+
+def test_a_day_of_an_unchanged_breach_is_one_open_event_and_one_digest(engine_for, store):
+    """Defaults that fit a support desk: a steady breach evaluated every 15 s for a simulated day
+    (the engine's clock runs as fast as the test) reaches the sink twice: opened, then one digest
+    note after 24 h. A change (severity up) notes at once, whatever the interval."""
+    engine = engine_for([RULE], sinks=[{"type": "webhook", "name": "hook", "url": "https://tickets.example/hook"}])
+    run(engine, [0.85] * (24 * 240 + 1))  # 0 .. 86,400 s
+    record = only_record(store)
+    assert [n.at for n in record.notes] == [86400]
+    assert record.notes[0].text.endswith("unchanged since the last note")
+    assert store.outbox_counts() == {"hook": {"pending": 2}}
+    run(engine, [0.95], start=86415)
+    assert len(only_record(store).notes) == 2 and store.outbox_counts() == {"hook": {"pending": 3}}
+
+
+def test_structural_findings_are_planned_work_not_incidents(engine_for, store):
+    rule = {"name": "schema", "check": "schema.no_primary_key"}
+    engine = engine_for([rule], agent={"environment": "production"})
+    finding = Finding("schema.no_primary_key", "warning", "db1", "erp.public", "37 tables without a primary key",
+                      "add primary keys", {"tables": ["a", "b"]})
+    engine.evaluate_findings([finding], {("schema.no_primary_key", "db1")}, now=0)
+    assert only_record(store).priority == "P4"  # a warning in production would be P2 for an incident
+    engine = engine_for([{**rule, "name": "schema-p2", "priority": "P2"}], agent={"environment": "production"})
+    engine.evaluate_findings([Finding("schema.no_primary_key", "critical", "db1", "erp.dbo", "x", "y", {})],
+                             {("schema.no_primary_key", "db1")}, now=0)
+    assert {r.rule: r.priority for r in store.list_records()} == {"schema": "P4", "schema-p2": "P2"}
+
+
+def test_a_failing_probe_record_is_titled_by_its_endpoint_and_reason(engine_for, store):
+    from l4agent.collectors.probes import PROBE_FAILURE, PROBE_SUCCESS
+
+    rule = {"name": "probe-down", "metric": "l4agent_probe_success", "direction": "below", "critical": 1}
+    engine = engine_for([rule], probes=[{"name": "db-port", "tcp": "db1:1433"}])
+    engine.evaluate_samples([PROBE_SUCCESS(0, probe="db-port", kind="tcp"),
+                             PROBE_FAILURE(1, probe="db-port", kind="tcp", reason="refused")], now=0)
+    record = only_record(store)
+    assert record.title == "db1:1433 refused (probe db-port)"
+    assert "l4agent_probe_success" not in record.title

@@ -109,6 +109,15 @@ def test_record_opens_once_then_resolves(tmp_path, remote_cli, write_config, ssh
         [[hosts]]
         name = "pg-host"
         host = "{ssh_server.address}"
+        status_url = "https://pg-host.example:9847/"
+        [[hosts.databases]]
+        name = "erp"
+        engine = "postgresql"
+        dsn = {json.dumps(pg_server.agent_dsn("postgres"))}
+        password_env = "L4_TEST_PG_PW"
+        [[hosts]]
+        name = "pg-host-2"
+        host = "{ssh_server.address}"
         [[hosts.databases]]
         name = "erp"
         engine = "postgresql"
@@ -127,11 +136,19 @@ def test_record_opens_once_then_resolves(tmp_path, remote_cli, write_config, ssh
 
     first = remote_cli(*args, env=env)
     assert first.returncode == 0, first.stdout + first.stderr
-    (record,) = records()
-    assert (record.status, record.host, record.target, record.object) == ("open", socket.gethostname(), "erp", rogue)
+    # Keyed and titled by the inventory name (two entries on one machine: two records, not one
+    # record with contradicting notes), linking to that host's own status page where it has one.
+    by_host = {r.host: r for r in records()}
+    assert sorted(by_host) == ["pg-host", "pg-host-2"] and socket.gethostname() not in by_host
+    record = by_host["pg-host"]
+    assert (record.status, record.target, record.object) == ("open", "erp", rogue)
+    assert record.title.startswith("pg-host: ")
+    assert record.related["url"] == "https://pg-host.example:9847/"
+    assert record.related["address"] == ssh_server.address
+    assert by_host["pg-host-2"].related["url"] is None  # no page of its own: no link to this machine's
     assert remote_cli(*args, env=env).returncode == 0
-    assert len(records()) == 1  # the same ongoing problem never opens a second record
+    assert len(records()) == 2  # the same ongoing problem never opens a second record
+    assert all(r.notes == [] for r in records())
     pg_server.execute_admin(f"ALTER ROLE {rogue} NOSUPERUSER")
     assert remote_cli(*args, env=env).returncode == 0
-    (record,) = records()
-    assert record.status == "resolved"
+    assert [r.status for r in records()] == ["resolved", "resolved"]

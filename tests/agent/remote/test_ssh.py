@@ -208,3 +208,38 @@ def test_hostile_listeners_are_unreachable(request, known_hosts_file, fixture, f
 def test_closed_port_is_refused(connector, closed_ssh_port):
     with pytest.raises(SshError, match=f"connection refused on port {closed_ssh_port}"):
         connector.open(HostSpec("t", parse_address(f"127.0.0.1:{closed_ssh_port}")))
+
+
+def test_a_peer_that_closes_at_once_is_not_reported_as_a_timeout(known_hosts_file):
+    """A listener that accepts and closes (sshd over MaxStartups, fail2ban, TCP wrappers) answers
+    in milliseconds: the error says the server closed the connection, not "within 3s"."""
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve():
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        connector = Connector(KnownHosts(str(known_hosts_file)), connect_timeout=3)
+        started = time.monotonic()
+        with pytest.raises(SshError) as caught:
+            connector.open(HostSpec("t", parse_address(f"l4test@127.0.0.1:{listener.getsockname()[1]}")))
+        assert time.monotonic() - started < 1.5
+    finally:
+        stop.set()
+        thread.join()
+        listener.close()
+    message = str(caught.value)
+    assert "closed the connection after" in message and "within 3s" not in message, message
+    assert caught.value.unreachable

@@ -66,6 +66,10 @@ def daemon(tmp_path_factory):
         hostname = '{HOSTILE_HOST}'
 
         [[thresholds]]
+        name = "load-per-core"  # the built-in rule: off, so a busy test machine does not change the verdict
+        enabled = false
+
+        [[thresholds]]
         name = "root-filesystem-test"
         metric = "l4agent_filesystem_used_ratio"
         labels = {{ mountpoint = "/" }}
@@ -144,7 +148,7 @@ def test_status_page_in_a_browser(daemon, tmp_path):
     assert "root filesystem in use" in verdict
     text = " ".join(dom.text)
     assert HOSTILE_HOST in text  # shown to the letter, as text
-    assert "root filesystem in use: warning above" in text  # the breach, among the findings
+    assert "root filesystem in use: " in text and "(warning above 0.0 %)" in text  # the breach with its value
     assert "nothing: this threshold exists for the test" in text  # what to do
     assert "Open work records" in text and "SLA due" in text
     for layer in ("OS", "Network", "Database", "App server"):
@@ -195,3 +199,34 @@ def test_a_finding_of_the_diagnostics_service_is_on_the_page(daemon, tmp_path):
     text = " ".join(dom.text)
     assert data[0]["summary"] in text
     assert data[0]["object"] in text
+
+
+SUMMARY_BORDER = (0x0B, 0x5C, 0xAD)  # #summary's top border (exporters/report/html.py)
+BREACHES_BORDER = (0x8A, 0x1C, 0x7C)  # #breaches' top border
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium missing (Debian package chromium)")
+@pytest.mark.parametrize("width, height, breaches_visible", [(1280, 900, True), (390, 844, False)])
+def test_the_summary_is_above_the_fold(daemon, tmp_path, width, height, breaches_visible):
+    """Desktop and phone: the host's state (the summary band) shows without scrolling; on a
+    desktop the breached thresholds do too. Chromium's screenshot is the viewport, so a band whose
+    border colour is in it is above the fold."""
+    from tests.support.pngread import first_row_with, read_png
+
+    base, _proc, _directory = daemon
+    OUTPUT.mkdir(exist_ok=True)
+    shot = OUTPUT / f"status-{width}.png"
+    shot.unlink(missing_ok=True)
+    chromium(f"--screenshot={shot}", f"--window-size={width},{height}", "--hide-scrollbars", base + "/",
+             profile=tmp_path / "profile")
+    shot_width, shot_height, rows = read_png(shot)
+    assert (shot_width, shot_height) == (width, height)
+    summary = first_row_with(rows, SUMMARY_BORDER)
+    assert summary is not None and summary < height / 3, summary  # the first thing under the header
+    breaches = first_row_with(rows, BREACHES_BORDER)
+    if breaches_visible:
+        assert breaches is not None and breaches > summary
+    dom = Dom(chromium("--dump-dom", base + "/", profile=tmp_path / "profile"))
+    text = " ".join(" ".join(dom.text).split())
+    assert text.index("Open work records: P") < text.index("Thresholds breached now")
+    assert "root filesystem in use: " in text and "(warning above 0.0 %)" in text  # the value, then the line

@@ -114,7 +114,9 @@ def test_overdue_records_are_marked():
     records = RecordsView([{"id": 3, "priority": "P2", "title": "disk space used", "target": "db1", "object": "/",
                             "opened_at": "2000-01-01T00:00:00Z", "sla_due_at": "2000-01-01T08:00:00Z", "notes": []}])
     html = page(records=records)
-    assert "2000-01-01T08:00:00Z (overdue)" in html
+    # shown in the server's local time, UTC on hover
+    assert '<span class="overdue"><time datetime="2000-01-01T08:00:00Z" title="2000-01-01T08:00:00Z (UTC)">' in html
+    assert "</time> (overdue)</span>" in html
 
 
 def test_records_page_escapes_and_lists_notes():
@@ -125,3 +127,14 @@ def test_records_page_escapes_and_lists_notes():
     assert "<script" not in html.lower()
     assert 'http-equiv="refresh" content="30"' in html
     assert "do it" in html
+
+
+def test_a_failing_probe_says_why_in_the_summary():
+    from l4agent.collectors.probes import PROBE_DURATION, PROBE_FAILURE, PROBE_SUCCESS
+
+    snap = snapshot()
+    snap.samples += [PROBE_SUCCESS(0, probe="db-port", kind="tcp"), PROBE_DURATION(0.002, probe="db-port", kind="tcp"),
+                     PROBE_FAILURE(1, probe="db-port", kind="tcp", reason="refused")]
+    html = page(snap=snap)
+    summary = html[html.index('id="summary"'):html.index("</section>", html.index('id="summary"'))]
+    assert "db-port · failed: refused" in summary
