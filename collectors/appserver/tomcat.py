@@ -45,6 +45,11 @@ HEAP_USED_RATIO = gauge("l4agent_appserver_jvm_heap_used_ratio", "Used JVM heap 
 
 #: busy workers kept per connector (for the thread-pool finding's evidence)
 MAX_WORKERS = 10
+#: immediate re-reads after an HTTP 500. Tomcat's StatusTransformer walks the live list of
+#: request processors unguarded: when a request ends while the page is written it fails with a
+#: ConcurrentModificationException (HTTP 500, a truncated document; seen on Tomcat 10.1 about
+#: once in 5,000 reads under request churn). The next read gets a whole page.
+TRANSIENT_RETRIES = 1
 
 
 @dataclass(frozen=True)
@@ -179,7 +184,13 @@ def _int(element: ElementTree.Element, attribute: str) -> int:
 
 def fetch_status(app: AppServerConfig) -> TomcatStatus:
     """Read and parse the app server's Tomcat status page."""
-    body = fetch_page(app, app.tomcat_status_url, "tomcat status")
+    for attempt in range(TRANSIENT_RETRIES + 1):
+        try:
+            body = fetch_page(app, app.tomcat_status_url, "tomcat status")
+            break
+        except StatusPageError as exc:
+            if exc.status != 500 or attempt == TRANSIENT_RETRIES:
+                raise
     try:
         return parse_status(body, urlsplit(app.tomcat_status_url).path or None)
     except ValueError as exc:
