@@ -42,7 +42,9 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "-V", "--version", prog_name="l4agent", message="%(prog)s %(version)s")
-def main() -> None:
+@click.option("-c", "--config", "config_path", metavar="FILE", default=None,
+              help="Config file for the command that follows (the same as giving -c after it).")
+def main(config_path: str | None) -> None:
     """l4agent: monitoring and L4 diagnostics for ERP servers.
 
     It collects OS, network, database and app-server metrics for Prometheus, runs SQL
@@ -56,8 +58,9 @@ def main() -> None:
       l4agent serve                         the daemon: /metrics on 127.0.0.1:9847
       l4agent config check -c FILE          validate a config file
 
-    Every command takes -c/--config FILE (default /etc/l4agent/l4agent.toml; without
-    that file the agent watches this host with built-in defaults).
+    Every command takes -c/--config FILE, before or after its name (`l4agent -c FILE
+    collect` = `l4agent collect -c FILE`; default /etc/l4agent/l4agent.toml; without that
+    file the agent watches this host with built-in defaults).
 
     \b
     Exit codes: 0 ran; 1 --fail-on level reached; 2 usage or config error;

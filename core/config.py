@@ -380,17 +380,45 @@ def check_unique(problems: Problems, section: str, names: list[str | None]) -> N
             seen[name] = index
 
 
+#: The one rule for password and token files (password_file, status_password_file, token_file):
+#: readable by their owner only, or also by the agent's service group (systemd/l4agent.sysusers)
+#: and nobody else. The unit file, deploy/l4agent.example.toml and the README state the same.
+SECRET_FILE_GROUP = "l4agent"  # noqa: S105 - a group name, not a secret
+SECRET_FILE_RULE = f"0600, or 0640 with group {SECRET_FILE_GROUP}"
+
+
+def secret_file_mode_problem(path: str, status: os.stat_result) -> str | None:
+    """What is wrong with a secret file's mode and group under :data:`SECRET_FILE_RULE`, or None."""
+    mode = stat.S_IMODE(status.st_mode)
+    group = _group_name(status.st_gid)
+    group_ok = not mode & (stat.S_IWGRP | stat.S_IXGRP) and (not mode & stat.S_IRGRP or group == SECRET_FILE_GROUP)
+    if mode & stat.S_IRWXO or not group_ok:
+        shown = f"mode {mode:04o}" + (f", group {group}" if mode & stat.S_IRWXG else "")
+        return f"{path} has {shown}; it must be {SECRET_FILE_RULE}"
+    return None
+
+
+def _group_name(gid: int) -> str:
+    import grp
+
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return str(gid)
+
+
 def _check_secret_file(problems: Problems, key: str, path: str | None) -> None:
-    """A password/token file must exist and be readable by its owner only (0600 or stricter)."""
+    """A password/token file must exist and follow :data:`SECRET_FILE_RULE`."""
     if not path:
         return
     try:
-        mode = os.stat(path).st_mode
+        status = os.stat(path)
     except OSError as exc:
         problems.add(key, f"cannot read {path}: {exc.strerror}")
         return
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        problems.add(key, f"{path} has mode {stat.S_IMODE(mode):04o}; it must be 0600 or stricter")
+    problem = secret_file_mode_problem(path, status)
+    if problem:
+        problems.add(key, problem)
 
 
 def parse_listen(text: str) -> tuple[str, int]:

@@ -1,7 +1,7 @@
 """Shared fixtures: running the CLI as a subprocess, writing config files, free ports.
 
 Real servers come from the plugins in tests/support (PostgreSQL, MariaDB, sshd, Prometheus,
-Alertmanager, SMTP and HTTP peers).
+Alertmanager, SMTP and HTTP peers, Tomcat 10).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ pytest_plugins = [
     "tests.support.db_fixtures",
     "tests.support.ssh_fixtures",
     "tests.support.peer_fixtures",
+    "tests.support.tomcat_fixtures",
 ]
 
 REPO = Path(__file__).resolve().parent.parent

@@ -30,9 +30,19 @@ def common_options(func: Callable) -> Callable:
         default = "info" if func.__name__ == "serve" else "warning"
         level = log_level or {0: default, 1: "info"}.get(verbose, "debug")
         setup_logging(level)
-        return func(*args, config_path=config_path, **kwargs)
+        return func(*args, config_path=_config_path(config_path), **kwargs)
 
     return wrapper
+
+
+def _config_path(after: str | None) -> str | None:
+    """The -c given after the subcommand, else the one given before it (``l4agent -c FILE collect``).
+    Two different files are a usage error rather than a silent choice."""
+    context = click.get_current_context(silent=True)
+    before = context.find_root().params.get("config_path") if context is not None else None
+    if before is not None and after is not None and before != after:
+        raise click.UsageError(f"-c/--config given twice with different files: {before} and {after}")
+    return after if after is not None else before
 
 
 def load_or_exit(config_path: str | None) -> Config:

@@ -15,7 +15,12 @@ from l4agent.core.redact import register_secret
 
 
 class StatusPageError(Exception):
-    """A status page could not be read; the message is fit to print (no secrets)."""
+    """A status page could not be read; the message is fit to print (no secrets). ``status``:
+    the HTTP status when the server answered with one other than 200."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
 
 
 def status_password(app: AppServerConfig) -> str | None:
@@ -50,7 +55,7 @@ def fetch_page(app: AppServerConfig, url: str, what: str) -> bytes:
         raise StatusPageError(f"{what} {url}: {result.error}")
     if result.status in (401, 403):
         raise StatusPageError(f"{what} {url}: HTTP {result.status}: check status_user and its password "
-                              "(Tomcat: the user needs the manager-status role)")
+                              "(Tomcat: the user needs the manager-status role)", result.status)
     if result.status != 200:
-        raise StatusPageError(f"{what} {url}: HTTP {result.status}")
+        raise StatusPageError(f"{what} {url}: HTTP {result.status}", result.status)
     return result.body

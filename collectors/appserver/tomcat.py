@@ -21,6 +21,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from l4agent.collectors.appserver.status_client import StatusPageError, fetch_page
 from l4agent.core.config import AppServerConfig
@@ -44,6 +45,11 @@ HEAP_USED_RATIO = gauge("l4agent_appserver_jvm_heap_used_ratio", "Used JVM heap 
 
 #: busy workers kept per connector (for the thread-pool finding's evidence)
 MAX_WORKERS = 10
+#: immediate re-reads after an HTTP 500. Tomcat's StatusTransformer walks the live list of
+#: request processors unguarded: when a request ends while the page is written it fails with a
+#: ConcurrentModificationException (HTTP 500, a truncated document; seen on Tomcat 10.1 about
+#: once in 5,000 reads under request churn). The next read gets a whole page.
+TRANSIENT_RETRIES = 1
 
 
 @dataclass(frozen=True)
@@ -71,10 +77,25 @@ class ConnectorStatus:
     bytes_received: int
     bytes_sent: int
     busy_workers: tuple[Worker, ...] = ()
+    #: busy threads serving the status page itself (the read that produced this document):
+    #: counted in ``busy_threads`` by Tomcat, left out of ``busy_workers``
+    status_reads: int = 0
 
     @property
     def busy_ratio(self) -> float | None:
         return self.busy_threads / self.max_threads if self.max_threads > 0 else None
+
+    @property
+    def others_busy(self) -> int:
+        """Busy threads not serving a status read."""
+        return max(0, self.busy_threads - self.status_reads)
+
+    @property
+    def others_busy_ratio(self) -> float | None:
+        """Busy threads among those the status reads left free: what the application's own
+        requests hold (an idle 4-thread pool read through itself: 0, not 1 of 4)."""
+        available = self.max_threads - min(self.status_reads, self.busy_threads)
+        return self.others_busy / available if available > 0 else None
 
 
 @dataclass(frozen=True)
@@ -96,8 +117,10 @@ class TomcatStatus:
         return self.heap_used / limit if limit > 0 else None
 
 
-def parse_status(document: bytes) -> TomcatStatus:
-    """Parse the manager's XML status; ValueError names what is wrong with it."""
+def parse_status(document: bytes, status_path: str | None = None) -> TomcatStatus:
+    """Parse the manager's XML status; ValueError names what is wrong with it. ``status_path``
+    (the status URL's path, e.g. ``/manager/status``): busy workers on that URI are the status
+    read itself, counted apart (``status_reads``) and left out of the busy-worker list."""
     head = document.lstrip()[:200].lower()
     if head.startswith((b"<!doctype html", b"<html")):
         raise ValueError("an HTML page, not the XML status (the URL should end in /manager/status?XML=true)")
@@ -114,11 +137,11 @@ def parse_status(document: bytes) -> TomcatStatus:
     memory = root.find("jvm/memory")
     if memory is None:
         raise ValueError("no <jvm><memory> element")
-    connectors = tuple(_connector(element) for element in root.findall("connector"))
+    connectors = tuple(_connector(element, status_path) for element in root.findall("connector"))
     return TomcatStatus(_int(memory, "free"), _int(memory, "total"), _int(memory, "max"), connectors)
 
 
-def _connector(element: ElementTree.Element) -> ConnectorStatus:
+def _connector(element: ElementTree.Element, status_path: str | None) -> ConnectorStatus:
     threads = element.find("threadInfo")
     requests = element.find("requestInfo")
     if threads is None or requests is None:
@@ -128,6 +151,10 @@ def _connector(element: ElementTree.Element) -> ConnectorStatus:
                w.get("remoteAddr", ""))
         for w in element.findall("workers/worker") if w.get("stage") == "S"
     ]
+    status_reads = 0
+    if status_path:
+        status_reads = sum(1 for w in busy if w.uri == status_path)
+        busy = [w for w in busy if w.uri != status_path]
     busy.sort(key=lambda w: w.seconds, reverse=True)
     return ConnectorStatus(
         name=(element.get("name") or "").strip("\"'"),
@@ -141,6 +168,7 @@ def _connector(element: ElementTree.Element) -> ConnectorStatus:
         bytes_received=_int(requests, "bytesReceived"),
         bytes_sent=_int(requests, "bytesSent"),
         busy_workers=tuple(busy[:MAX_WORKERS]),
+        status_reads=status_reads,
     )
 
 
@@ -156,9 +184,15 @@ def _int(element: ElementTree.Element, attribute: str) -> int:
 
 def fetch_status(app: AppServerConfig) -> TomcatStatus:
     """Read and parse the app server's Tomcat status page."""
-    body = fetch_page(app, app.tomcat_status_url, "tomcat status")
+    for attempt in range(TRANSIENT_RETRIES + 1):
+        try:
+            body = fetch_page(app, app.tomcat_status_url, "tomcat status")
+            break
+        except StatusPageError as exc:
+            if exc.status != 500 or attempt == TRANSIENT_RETRIES:
+                raise
     try:
-        return parse_status(body)
+        return parse_status(body, urlsplit(app.tomcat_status_url).path or None)
     except ValueError as exc:
         raise StatusPageError(f"tomcat status {app.tomcat_status_url}: {exc}") from None
 

@@ -4,6 +4,11 @@ When every thread of a connector's pool is busy, new requests wait in the accept
 see the ERP hang while CPU may look idle. Judged on the median busy/maxThreads ratio of the
 recent status reads (one read can catch a harmless burst), per Tomcat connector; a JSON status
 page can feed it with the fields ``threads_busy`` and ``threads_max``.
+
+The agent's own status read occupies a thread of the connector it goes through while Tomcat
+writes the page, and Tomcat counts it as busy: an idle 4-thread admin pool reads "1 of 4
+busy". The check counts only the other busy threads, out of the threads the read left free
+(``busy - own`` of ``max - own``), and names the own reads in the evidence.
 """
 
 from __future__ import annotations
@@ -40,28 +45,31 @@ class ThreadPoolSaturation(Check):
     def _judge(self, ctx: CheckContext, app: AppServerConfig) -> list[Finding]:
         kind = status_kind(app, JSON_FIELDS)
         reads = recent_reads(ctx, app, kind, int(ctx.options["samples"]))
-        pools: dict[str, list[tuple[int, int]]] = {}  # connector -> [(busy, max), ...]
+        pools: dict[str, list[tuple[int, int, int]]] = {}  # connector -> [(others busy, max, own reads), ...]
         for read in reads:
             if kind == "tomcat":
                 for c in read.status.connectors:
                     if c.max_threads > 0:
-                        pools.setdefault(c.name, []).append((c.busy_threads, c.max_threads))
+                        own = min(c.status_reads, c.busy_threads)
+                        pools.setdefault(c.name, []).append((c.others_busy, c.max_threads, own))
             elif read.status.get("threads_max", 0) > 0:
-                pools.setdefault("json", []).append((int(read.status["threads_busy"]), int(read.status["threads_max"])))
+                pools.setdefault("json", []).append(
+                    (int(read.status["threads_busy"]), int(read.status["threads_max"]), 0))
         findings = []
         for connector, samples in pools.items():
-            ratio = median(busy / most for busy, most in samples)
+            ratio = median(busy / (most - own) if most > own else 0.0 for busy, most, own in samples)
             severity = level(ratio, ctx.options["warning_ratio"], ctx.options["critical_ratio"])
             if severity is None:
                 continue
-            busy, most = samples[-1]
+            busy, most, own = samples[-1]
+            besides = " besides the agent's own status read" if own else ""
             workers = self._busiest(reads[-1].status, connector) if kind == "tomcat" else []
             findings.append(app_finding(
                 self, app, severity, connector,
-                f"{busy} of {most} request threads busy (median {ratio:.0%} over {len(samples)} reads)",
+                f"{busy} of {most} request threads busy{besides} (median {ratio:.0%} over {len(samples)} reads)",
                 RECOMMENDATION,
                 busy_threads=busy, max_threads=most, median_busy_ratio=round(ratio, 3), reads=len(samples),
-                busiest_workers=workers,
+                own_status_reads=own, busiest_workers=workers,
             ))
         return findings
 

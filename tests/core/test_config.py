@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import grp
+from pathlib import Path
+
 import pytest
 
 from l4agent.agent.configuration import load_config, parse_config
+from l4agent.core import config as config_module
 from l4agent.core.config import DEFAULT_LISTEN, ConfigError, parse_listen
 from l4agent.core.durations import DurationError, format_duration, parse_duration
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def problems(text: str, write_config) -> list[str]:
@@ -183,7 +189,71 @@ def test_password_file_must_be_private(write_config, tmp_path):
         dsn = "DRIVER={{PostgreSQL Unicode}};SERVER=db"
         password_file = "{pw}"
     """, write_config)
-    assert lines == [f"config error: FILE: databases[0].password_file: {pw} has mode 0644; it must be 0600 or stricter"]
+    group = grp.getgrgid(pw.stat().st_gid).gr_name
+    assert lines == [f"config error: FILE: databases[0].password_file: {pw} has mode 0644, group {group}; "
+                     "it must be 0600, or 0640 with group l4agent"]
+
+
+SECRET_FILES = """
+    [[databases]]
+    name = "erp"
+    engine = "postgresql"
+    dsn = "DRIVER={{PostgreSQL Unicode}};SERVER=db"
+    password_file = "{pw}"
+    [[appservers]]
+    name = "tc"
+    tomcat_status_url = "http://127.0.0.1:1/manager/status?XML=true"
+    status_user = "l4status"
+    status_password_file = "{pw}"
+"""
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o400])
+def test_owner_only_secret_files_are_accepted(write_config, tmp_path, mode):
+    pw = tmp_path / "pw"
+    pw.write_text("x")
+    pw.chmod(mode)
+    load_config(write_config(SECRET_FILES.format(pw=pw)))  # no ConfigError
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o440])
+def test_group_readable_secret_files_are_accepted_for_the_service_group_only(write_config, tmp_path, monkeypatch,
+                                                                            mode):
+    """The one rule (issue 21): 0600, or 0640 with group l4agent, as the unit file and the example
+    config say. The file's group here is the test's own group, made the service group by name."""
+    pw = tmp_path / "pw"
+    pw.write_text("x")
+    pw.chmod(mode)
+    own_group = grp.getgrgid(pw.stat().st_gid).gr_name
+    assert own_group != "l4agent"
+    refused = problems(SECRET_FILES.format(pw=pw), write_config)
+    assert refused == [
+        f"config error: FILE: {key}: {pw} has mode {mode:04o}, group {own_group}; it must be 0600, or 0640 with group l4agent"
+        for key in ("databases[0].password_file", "appservers[0].status_password_file")]
+    monkeypatch.setattr(config_module, "SECRET_FILE_GROUP", own_group)
+    load_config(write_config(SECRET_FILES.format(pw=pw)))  # no ConfigError
+
+
+@pytest.mark.parametrize("mode", [0o660, 0o650, 0o604, 0o641, 0o700 | 0o040 | 0o002])
+def test_group_writable_or_other_readable_secret_files_are_refused_even_for_the_service_group(
+        write_config, tmp_path, monkeypatch, mode):
+    pw = tmp_path / "pw"
+    pw.write_text("x")
+    pw.chmod(mode)
+    monkeypatch.setattr(config_module, "SECRET_FILE_GROUP", grp.getgrgid(pw.stat().st_gid).gr_name)
+    [line, _] = problems(SECRET_FILES.format(pw=pw), write_config)
+    assert line.startswith(f"config error: FILE: databases[0].password_file: {pw} has mode {mode:04o}")
+    assert line.endswith("it must be 0600, or 0640 with group l4agent")
+
+
+def test_unit_file_and_example_config_state_the_same_rule():
+    from l4agent.core.config import SECRET_FILE_RULE
+
+    assert SECRET_FILE_RULE == "0600, or 0640 with group l4agent"
+    unit = (REPO / "systemd" / "l4agent.service").read_text()
+    example = (REPO / "deploy" / "l4agent.example.toml").read_text()
+    assert "mode 0600, or 0640 with group l4agent" in " ".join(unit.replace("#", " ").split())
+    assert "mode 0600, or 0640 with group l4agent" in " ".join(example.replace("#", " ").split())
 
 
 def test_password_keyword_variants_are_refused():

@@ -45,6 +45,7 @@ def config_of(text: str):
 
 
 def test_one_round_reads_probe_tls_process_tomcat_and_json(app_https, sleeper, monkeypatch):
+    # fake: HTTPS with a 10-day certificate from the throwaway CA and a Lucee JSON page in one app server (the real-Tomcat round is in test_tomcat_real.py)
     monkeypatch.setenv("L4_TEST_TOMCAT_PW", TOMCAT_PASSWORD)
     name = unique("lucee")
     config = config_of(f"""
@@ -89,9 +90,10 @@ def test_one_round_reads_probe_tls_process_tomcat_and_json(app_https, sleeper, m
     assert [r.kind for r in history.status_reads("tomcat", 60)] == ["tomcat"]
 
 
-def test_a_failing_probe_is_data_and_an_error_entry_with_the_reason(app_http):
+def test_a_failing_probe_is_data_and_an_error_entry_with_the_reason(real_tomcat):
+    # a real Tomcat 10: its /fail JSP answers 500
     name = unique("cf")
-    collector = AppServerCollector(app=AppServerConfig(name=name, url=app_http.url + "/fail", timeout=5))
+    collector = AppServerCollector(app=AppServerConfig(name=name, url=real_tomcat.url + "/fail", timeout=5))
     runner = CollectionRunner([collector], "h")
     runner.run_once()
     snapshot = runner.run_once()
@@ -100,10 +102,11 @@ def test_a_failing_probe_is_data_and_an_error_entry_with_the_reason(app_http):
     assert snapshot.value("l4agent_appserver_probes_total", appserver=name) == 2
     assert snapshot.value("l4agent_appserver_probe_failures_total", appserver=name, reason="status") == 2
     assert snapshot.errors == [{"collector": "appserver", "target": name,
-                                "error": f"probe of {app_http.url}/fail: HTTP 500, expected 200"}]
+                                "error": f"probe of {real_tomcat.url}/fail: HTTP 500, expected 200"}]
 
 
 def test_a_hung_app_server_costs_only_its_own_timeout(hung_app, app_http):
+    # fake: a server that accepts and never answers (a real Tomcat always answers or refuses)
     hung = AppServerCollector(app=AppServerConfig(name=unique("hung"), url=hung_app.url + "/", timeout=1.0,
                                                   tomcat_status_url=hung_app.url + "/manager/status?XML=true"),
                               timeout=3.0)
@@ -123,6 +126,7 @@ def test_a_hung_app_server_costs_only_its_own_timeout(hung_app, app_http):
 
 
 def test_the_metrics_scrape_never_waits_for_a_hung_app_server(hung_app, tmp_path):
+    # fake: a server that accepts and never answers
     from l4agent.agent.daemon import Daemon
 
     port = free_port()
@@ -157,6 +161,7 @@ def test_the_metrics_scrape_never_waits_for_a_hung_app_server(hung_app, tmp_path
 
 
 def test_collect_shows_the_app_tier_next_to_the_os(app_http, write_config, run_cli):
+    # fake: Lucee's JSON status page next to the probe (no Lucee here)
     name = unique("lucee")
     path = write_config(f"""
         [[appservers]]

@@ -42,6 +42,7 @@ def test_unresolvable_paths_say_why(path, message):
 
 
 def test_fetch_and_export_fields(app_http):
+    # fake: Lucee's JSON status page (no Lucee here)
     app = AppServerConfig(name="lucee", json_status_url=app_http.url + "/status.json", timeout=5,
                           json_status_fields={"heap_used_bytes": "memory.heap.used", "requests_total": "requests.total",
                                               "missing": "no.such.path"})
@@ -56,6 +57,7 @@ def test_fetch_and_export_fields(app_http):
 
 
 def test_a_page_that_is_not_json(app_http):
+    # fake: a JSON status route answering HTML
     app = AppServerConfig(name="lucee", json_status_url=app_http.url + "/ok", timeout=5)
     with pytest.raises(StatusPageError, match=r"JSON status .*/ok: not JSON"):
         fetch_document(app)

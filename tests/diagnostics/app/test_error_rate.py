@@ -32,6 +32,7 @@ def uid(name: str) -> str:
 
 
 def test_failing_probes_are_critical_and_a_healthy_twin_is_clean(app_http):
+    # fake: probe failures of the agent's own probes (plain HTTP, not Tomcat's counters)
     failing, healthy = uid("failing"), uid("healthy")
     result = diagnose(f"""
         [[appservers]]
@@ -49,6 +50,7 @@ def test_failing_probes_are_critical_and_a_healthy_twin_is_clean(app_http):
 
 
 def test_container_error_count_since_start_and_a_clean_twin(app_http):
+    # fake: 300 errors in 1,000 requests since start, asserted verbatim (a real Tomcat's lifetime counters carry every earlier test's traffic)
     path = f"/errors-{uuid.uuid4().hex[:6]}"
     app_http.routes[path] = (200, tomcat_xml(requests=1000, errors=300))
     erring, clean = uid("erring"), uid("clean")
@@ -67,6 +69,7 @@ def test_container_error_count_since_start_and_a_clean_twin(app_http):
 
 
 def test_recent_errors_are_judged_on_the_window_not_the_lifetime(app_http):
+    # fake: a million clean requests before the burst, grown by scripted steps per read
     # a month of clean traffic, then errors in every new request: the lifetime ratio hides it
     counts = itertools.count()
     path = f"/burst-{uuid.uuid4().hex[:6]}"
@@ -92,6 +95,7 @@ def test_recent_errors_are_judged_on_the_window_not_the_lifetime(app_http):
 
 
 def test_diagnose_cli_reports_it(app_http, write_config, run_cli):
+    # fake: probe failures through the CLI; exact summary asserted
     name = uid("cli")
     path = write_config(f"""
         [[appservers]]
@@ -112,3 +116,49 @@ def _open_status(app_http) -> str:
     path = f"/clean-{uuid.uuid4().hex[:6]}"
     app_http.routes[path] = (200, tomcat_xml())
     return path
+
+
+# -- against a real Tomcat 10 (tests/support/tomcat_fixtures.py) --------------------------------
+# The fake above stays for counters a real Tomcat cannot be put in on demand: a million requests
+# with an exact error share (the since-start view), and a counter that grows by scripted steps
+# between reads; probe failures of the agent's own probes are real HTTP either way.
+
+def _window(server, name: str, requests: list[str]):
+    """Read the status, send ``requests`` (paths) to the app connector, read again; then judge."""
+    from l4agent.collectors.appserver.tomcat import fetch_status
+    from tests.collectors.appserver.test_tomcat_real import connector, get, wait_for
+    from tests.support.tomcat_fixtures import tomcat_app_config, tomcat_app_toml
+
+    app = tomcat_app_config(server, name)
+    histories = AppHistories()
+    history = histories.for_app(name)
+    first = fetch_status(app)
+    history.record_status("tomcat", first)
+    before = connector(first, server.app_connector_name).request_count
+    codes = [get(server.url + path) for path in requests]
+    # requestCount moves when a request has ended: wait until the last one is counted
+    second = wait_for(lambda: (s := fetch_status(app)) and
+                      connector(s, server.app_connector_name).request_count - before >= len(requests) and s)
+    history.record_status("tomcat", second)
+    config = parse_config(tomllib.loads(tomcat_app_toml(server, name, with_process=False)), "test.toml")
+    return codes, run_diagnostics(config, ["app.error_rate"], host="h", app_histories=histories)
+
+
+def test_real_tomcat_errors_in_the_window_are_critical(real_tomcat):
+    name = uid("t10")
+    codes, result = _window(real_tomcat, name, ["/fail"] * 10 + ["/ok"] * 18 + ["/no-such-page"] * 2)
+    assert codes.count(500) == 10 and codes.count(404) == 2 and codes.count(200) == 18
+    assert result.errors == []
+    [finding] = [f for f in result.findings if f.object == real_tomcat.app_connector_name]
+    assert (finding.severity, finding.target) == ("critical", name)
+    assert (finding.evidence["requests"], finding.evidence["errors"]) == (30, 12)
+    assert finding.summary.startswith("12 of 30 requests answered with an error (40.0%) over the last ")
+
+
+def test_real_tomcat_clean_window_is_not_flagged(real_tomcat):
+    """The clean twin: the same server, earlier errors in its lifetime, 30 good requests now."""
+    name = uid("t10")
+    codes, result = _window(real_tomcat, name, ["/ok"] * 30)
+    assert codes == [200] * 30
+    assert result.errors == []
+    assert [f for f in result.findings if f.object == real_tomcat.app_connector_name] == []

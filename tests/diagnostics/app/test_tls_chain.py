@@ -15,6 +15,7 @@ def diagnose(text: str):
 
 
 def test_system_store_fails_with_a_clear_finding_and_the_ca_file_twin_passes(app_https):
+    # fake: TLS with a certificate from the throwaway CA (the real Tomcat here has no TLS connector)
     untrusted, trusted, unchecked = (f"{n}-{uuid.uuid4().hex[:6]}" for n in ("untrusted", "trusted", "unchecked"))
     result = diagnose(f"""
         [[appservers]]

@@ -35,6 +35,7 @@ def fresh_site(throwaway_ca):
 
 
 def test_ten_days_left_is_a_warning_and_a_fresh_twin_is_clean(app_https, fresh_site):
+    # fake: certificates with chosen lifetimes from the throwaway CA
     expiring, fresh = f"exp-{uuid.uuid4().hex[:6]}", f"fresh-{uuid.uuid4().hex[:6]}"
     result = diagnose(app_toml(expiring, app_https.url + "/ok", app_https.ca.ca_cert)
                       + app_toml(fresh, fresh_site.url + "/", app_https.ca.ca_cert))
@@ -59,4 +60,5 @@ def test_critical_level_and_an_expired_certificate(throwaway_ca):
 
 
 def test_plain_http_has_no_certificate_to_judge(app_http):
+    # fake: any plain-HTTP site will do; no Tomcat state involved
     assert diagnose(app_toml(f"plain-{uuid.uuid4().hex[:6]}", app_http.url + "/ok", "/nonexistent")).findings == []
