@@ -69,3 +69,22 @@ def test_recommendation_is_the_covering_create_index(erp):
         assert visits["fix"] == f"CREATE INDEX `ix_visits_company_id` ON `{erp.database}`.`visits` (`company_id`);"
     assert erp.group("schema.unindexed_foreign_key").recommendation.endswith(
         found[next(iter(found))]["fix"])
+
+
+def test_which_partial_index_predicates_serve_every_lookup():
+    """As PostgreSQL prints a predicate (pg_get_expr): only IS NOT NULL on the key's columns,
+    alone or ANDed, implies every `col = value` lookup."""
+    from l4agent.diagnostics.schema.catalog import ForeignKey
+    from l4agent.diagnostics.schema.unindexed_foreign_key import serves_every_lookup
+
+    single = ForeignKey("fk", ("company_id",), None, "companies")
+    pair = ForeignKey("fk", ("company_id", "CompanyBranch"), None, "branches")
+    assert serves_every_lookup("(company_id IS NOT NULL)", single)
+    assert serves_every_lookup('((company_id IS NOT NULL) AND ("CompanyBranch" IS NOT NULL))', pair)
+    assert serves_every_lookup("(company_id IS NOT NULL)", pair)  # one NULL column skips the check too
+    assert not serves_every_lookup("open", single)
+    assert not serves_every_lookup("((company_id IS NOT NULL) OR (open))", single)
+    assert not serves_every_lookup("((company_id IS NOT NULL) AND open)", single)
+    assert not serves_every_lookup("(other_id IS NOT NULL)", single)
+    assert not serves_every_lookup("(company_id IS NULL)", single)
+    assert not serves_every_lookup(None, single)
