@@ -70,6 +70,14 @@ BUILTIN_RULES: dict[str, ThresholdConfig] = {
                            "Fix or shorten the transaction that holds the locks."),
         ThresholdConfig(
             name="backup-stale", check="backup.stale", summary="newest full backup older than the RPO"),
+        # Backups of every engine (issue 15): SQL Server's history is backup.stale; PostgreSQL and
+        # MariaDB are judged by their dump folders (file age against the rpo), a catalog with no
+        # backup at all, and a failing WAL archive.
+        ThresholdConfig(name="backup-dir-stale", check="backup.dir_stale",
+                        summary="newest backup file older than the RPO"),
+        ThresholdConfig(name="backup-never", check="backup.never", summary="database never backed up"),
+        ThresholdConfig(name="backup-archive-failing", check="backup.archive_failing",
+                        summary="WAL archiving failing"),
         ThresholdConfig(
             name="appserver-down", metric="l4agent_appserver_up", direction="below", critical=1.0,
             for_seconds=120.0, summary="app server not answering",

@@ -4,6 +4,12 @@ Mode ``auto`` runs l4agent on the host when ``command -v l4agent`` finds it (age
 otherwise reads the host with read-only commands and reaches its databases through SSH
 port-forwards (agentless). Agentless diagnostics run only the database checks: host checks would
 read this machine, not the remote one.
+
+The inventory's ``[[hosts.databases]]`` are never dropped: in agent mode, those the host's own
+l4agent did not report on (no target of that name in its result) are run from here through
+port-forwards, as in agentless mode, and merged into the host's result
+(``agentless_databases`` names them). A ``--target`` naming an inventory database runs that
+database agentless. A diagnose that examined nothing says so in its ``coverage``.
 """
 
 from __future__ import annotations
@@ -53,6 +59,8 @@ def run_host(spec: HostSpec, request: Request, connector: Connector, cancel: Can
     cancel.register(session)
     try:
         mode = _choose_mode(session, request)
+        if mode == AGENT and request.action == "diagnose" and request.target in {db.name for db in spec.databases}:
+            mode = AGENTLESS  # an inventory database: the host's own config does not know it
         result = _run_agent(session, spec, request) if mode == AGENT else _run_agentless(session, spec, request)
         return HostResult(spec.name, mode, OK, result=result, duration_seconds=time.monotonic() - started)
     except SshError as exc:
@@ -72,9 +80,45 @@ def _choose_mode(session: Session, request: Request) -> str:
 
 
 def _run_agent(session: Session, spec: HostSpec, request: Request) -> dict[str, Any]:
-    return agent_mode.run(session, request.action, request.command_timeout, spec.config,
-                          request.prefixes if request.action == "diagnose" else (),
-                          request.target if request.action == "diagnose" else None)
+    result = agent_mode.run(session, request.action, request.command_timeout, spec.config,
+                            request.prefixes if request.action == "diagnose" else (),
+                            request.target if request.action == "diagnose" else None)
+    if request.action == "diagnose" and request.target is not None:
+        return result  # the host's own target (inventory targets run agentless, see run_host)
+    missing = [db for db in spec.databases if db.name not in reported_targets(result, request.action)]
+    if not missing:
+        return result
+    inventory = replace(spec, databases=tuple(missing))
+    if request.action == "collect":
+        added = collect_agentless(session, inventory, request, host_facts=False)
+        names = {db.name for db in missing}
+        result["samples"] = list(result["samples"]) + [
+            s for s in added["samples"] if isinstance(s, dict) and (s.get("labels") or {}).get("database") in names]
+    else:
+        added = diagnose_agentless(session, inventory, request, host=str(result.get("host") or spec.name))
+        result["findings"] = list(result["findings"]) + added["findings"]
+        if isinstance(result.get("coverage"), list):
+            result["coverage"] = result["coverage"] + added["coverage"]
+        else:
+            result["coverage"] = added["coverage"]
+    result["errors"] = list(result["errors"]) + added["errors"]
+    result["agentless_databases"] = [db.name for db in missing]
+    return result
+
+
+def reported_targets(result: dict[str, Any], action: str) -> set[str]:
+    """Database targets a host's own l4agent reported on (any sample, finding, error or coverage)."""
+    names: set[str] = set()
+    if action == "collect":
+        for sample in result.get("samples") or []:
+            labels = sample.get("labels") if isinstance(sample, dict) else None
+            if isinstance(labels, dict) and isinstance(labels.get("database"), str):
+                names.add(labels["database"])
+    for key in ("findings", "errors", "coverage"):
+        for item in result.get(key) or []:
+            if isinstance(item, dict) and isinstance(item.get("target"), str):
+                names.add(item["target"])
+    return names
 
 
 def _run_agentless(session: Session, spec: HostSpec, request: Request) -> dict[str, Any]:
@@ -83,22 +127,23 @@ def _run_agentless(session: Session, spec: HostSpec, request: Request) -> dict[s
     return diagnose_agentless(session, spec, request)
 
 
-def collect_agentless(session: Session, spec: HostSpec, request: Request) -> dict[str, Any]:
-    """OS and network from the host's /proc, plus its databases through port-forwards."""
+def collect_agentless(session: Session, spec: HostSpec, request: Request, host_facts: bool = True) -> dict[str, Any]:
+    """OS and network from the host's /proc (unless ``host_facts`` is False: the host's own
+    l4agent read them), plus its databases through port-forwards."""
     from l4agent.collectors.registry import build_collectors
     from l4agent.collectors.runner import CollectionRunner
 
-    facts = agentless.read_host(session, request.command_timeout)
+    facts = agentless.read_host(session, request.command_timeout) if host_facts else None
     timeout = request.config.agent.collector_timeout
     with forwarded(session, spec.databases) as forwards:
-        collectors = agentless.facts_collectors(facts, timeout)
+        collectors = agentless.facts_collectors(facts, timeout) if facts is not None else []
         if forwards.targets:
             only_databases = replace(request.config, databases=tuple(forwards.targets), probes=(), appservers=())
             collectors += build_collectors(only_databases, {"database"})
         engines = {db.name: db.engine for db in spec.databases}
         collectors += [_NotForwarded(target=e["target"], engine=engines[e["target"]], message=e["error"])
                        for e in forwards.errors]
-        runner = CollectionRunner(collectors, facts.hostname or spec.name)
+        runner = CollectionRunner(collectors, (facts.hostname if facts is not None else "") or spec.name)
         try:
             snapshot = runner.run_once()
         finally:
@@ -124,11 +169,12 @@ class _NotForwarded(Collector):
         yield Problem(self.message)
 
 
-def diagnose_agentless(session: Session, spec: HostSpec, request: Request) -> dict[str, Any]:
-    """The database checks of the host's inventory targets, run here through port-forwards."""
+def diagnose_agentless(session: Session, spec: HostSpec, request: Request, host: str | None = None) -> dict[str, Any]:
+    """The database checks of the host's inventory targets, run here through port-forwards.
+    With no database to check, the result says that nothing was examined, and why."""
     from l4agent.diagnostics.runner import DiagnoseResult, run_diagnostics
 
-    host = _remote_hostname(session, request.command_timeout) or spec.name
+    host = host or _remote_hostname(session, request.command_timeout) or spec.name
     selected = [db for db in spec.databases if request.target in (None, db.name)]
     with forwarded(session, selected) as forwards:
         config = replace(request.config, databases=tuple(forwards.targets),
@@ -139,6 +185,13 @@ def diagnose_agentless(session: Session, spec: HostSpec, request: Request) -> di
             from l4agent.core.units import iso_utc, utcnow
 
             result = DiagnoseResult(host=host, started_at=iso_utc(utcnow()), duration_seconds=0.0)
+            if not spec.databases:
+                result.coverage_log.not_examined(
+                    host, "diagnostics", "agentless mode runs only the database checks of the inventory's "
+                    "[[hosts.databases]], and it lists none for this host: nothing was examined (install "
+                    "l4agent on the host for its own checks, or list its databases in the inventory)")
+        for error in forwards.errors:  # a database the forward could not reach: not examined
+            result.coverage_log.not_examined(error["target"], "(connect)", error["error"])
     _explain_errors(result.errors, forwards)
     if request.target is not None and not selected:
         result.errors.append({"check": None, "target": request.target,

@@ -65,13 +65,39 @@ def _errors(result: dict) -> list[dict]:
     return [e for e in result.get("errors") or [] if isinstance(e, dict) and isinstance(e.get("error"), str)]
 
 
+def _coverage(result: dict) -> list[dict]:
+    return [c for c in result.get("coverage") or [] if isinstance(c, dict)]
+
+
+def not_examined(result: dict) -> list[dict]:
+    """The ``coverage`` items a diagnose result says it could not examine ({what, why, target})."""
+    items = []
+    for entry in _coverage(result):
+        for item in entry.get("not_examined") or []:
+            if isinstance(item, dict):
+                items.append({"target": entry.get("target"), "what": str(item.get("what") or ""),
+                              "why": str(item.get("why") or "")})
+    return items
+
+
+def nothing_examined(result: dict) -> bool:
+    """A diagnose result with no finding and no examined count, which names what it could not
+    examine: never "0 findings" as if all were well."""
+    if findings_from_json(result) or not not_examined(result):
+        return False
+    return not any(isinstance(c.get("examined"), dict) and any(c["examined"].values()) for c in _coverage(result))
+
+
 def target_unreachable(result: HostResult, action: str) -> bool:
     """True when a reached host reports a target it could not read, as the local commands exit
-    3 for: any collector error (collect), a database that could not be connected (diagnose)."""
+    3 for: any collector error (collect), a database that could not be connected or anything
+    the result's coverage says was not examined (diagnose)."""
     if not result.ok or not result.result:
         return False
     errors = _errors(result.result)
-    return bool(errors) if action == "collect" else any(not e.get("check") for e in errors)
+    if action == "collect":
+        return bool(errors)
+    return any(not e.get("check") for e in errors) or bool(not_examined(result.result))
 
 
 def _parse_time(text: object) -> dt.datetime:
@@ -93,6 +119,8 @@ def summary(result: HostResult, action: str) -> str:
         by = {s: sum(1 for f in findings if f.severity == s) for s in ("critical", "warning", "info")}
         what = f"{len(findings)} findings" + (
             f" ({', '.join(f'{n} {s}' for s, n in by.items() if n)})" if findings else "")
+        if nothing_examined(result.result):
+            return f"nothing examined: {not_examined(result.result)[0]['why']}"
     return f"{what}, {errors} error{'s' if errors != 1 else ''}"
 
 
@@ -119,8 +147,13 @@ def render_results(results: Sequence[HostResult], action: str, elapsed: float) -
             else:
                 duration = r.result.get("duration_seconds")
                 duration = float(duration) if isinstance(duration, int | float) and math.isfinite(duration) else 0.0
-                out.append(findings_table(findings_from_json(r.result), _errors(r.result),
-                                          str(r.result.get("host") or r.host), duration))
+                table = findings_table(findings_from_json(r.result), _errors(r.result),
+                                       str(r.result.get("host") or r.host), duration)
+                if nothing_examined(r.result):  # never "nothing to report" when nothing was looked at
+                    table = "\n".join(line for line in table.splitlines() if line != "nothing to report")
+                out.append(table)
+                out += [f"not examined: {item['target'] or r.host} {item['what']}: {item['why']}"
+                        for item in not_examined(r.result)]
         else:
             out.append(f"error: {r.error}")
         out.append("")

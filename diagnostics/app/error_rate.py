@@ -3,7 +3,9 @@
 Two views. The agent's own probes: the share of recent probes of ``url`` that failed (refused,
 timed out, wrong status or body, bad certificate). The container's counters: Tomcat's
 errorCount/requestCount per connector (responses with status >= 400), over the recent reads
-when requests were counted in between, else since the app server started.
+when requests were counted in between, else since the app server started. The probes are
+judged whether or not the status page answers; an unreadable page is a ``not_examined``
+coverage item of the app server, never the only output.
 """
 
 from __future__ import annotations
@@ -44,13 +46,16 @@ class ErrorRate(Check):
     defaults = {"warning_ratio": 0.05, "critical_ratio": 0.25, "min_requests": 20, "samples": 5}
 
     def run(self, ctx: CheckContext) -> Iterator[Finding]:
+        # The probes are judged whether or not the status page answers: a down Tomcat fails
+        # both, and its failing probes are the finding; the unread page is a coverage item.
         yield from self._probes(ctx)
-        yield from each_app([a for a in ctx.config.appservers if a.tomcat_status_url],
-                            lambda app: self._container(ctx, app))
+        yield from each_app(ctx, self, [a for a in ctx.config.appservers if a.tomcat_status_url],
+                            lambda app: self._container(ctx, app), fail_when_none=False)
 
     def _probes(self, ctx: CheckContext) -> Iterator[Finding]:
         for app in with_url(ctx.config):
             records = recent_probes(ctx, app, int(ctx.options["samples"]))
+            ctx.coverage.examined(app.name, "probes", len(records))
             failed = [r for r in records if not r.ok]
             if not records or not failed:
                 continue

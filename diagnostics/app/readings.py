@@ -20,6 +20,7 @@ from l4agent.collectors.appserver.status_client import StatusPageError
 from l4agent.core.config import AppServerConfig, Config
 from l4agent.core.redact import redact
 from l4agent.diagnostics.base import Check, CheckContext, Finding
+from l4agent.diagnostics.coverage import NotExamined
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +30,6 @@ RECENT_SECONDS = 900.0
 READ_SPACING = 0.5
 #: probe failures after which a one-shot run stops probing: one is the whole story
 _STOP_PROBING = frozenset({"timeout", "connect"})
-
-
-class AppCheckError(Exception):
-    """No app server could be judged (every status page failed); the message names them."""
 
 
 def app_finding(check: Check, app: AppServerConfig, severity: str, obj: str, summary: str,
@@ -102,22 +99,27 @@ def status_kind(app: AppServerConfig, json_fields: Iterable[str]) -> str | None:
     return None
 
 
-def each_app(apps: Iterable[AppServerConfig], judge: Callable[[AppServerConfig], Iterable[Finding]]) -> Iterator[Finding]:
-    """``judge`` every app server; one whose status page cannot be read is logged and the rest
-    still judged. When none could be judged the check fails with every reason."""
+def each_app(ctx: CheckContext, check: Check, apps: Iterable[AppServerConfig],
+             judge: Callable[[AppServerConfig], Iterable[Finding]], *, fail_when_none: bool = True) -> Iterator[Finding]:
+    """``judge`` every app server. One whose status page cannot be read is a ``not_examined``
+    coverage item of that app server (the run says what it could not look at, and exits 3) and
+    the rest are still judged. When none could be judged and ``fail_when_none``, the check
+    raises NotExamined with every reason (an error entry); a check with a judgement of its own
+    besides the status page (app.error_rate's probes) passes False and keeps its findings."""
     findings: list[Finding] = []
-    errors: list[str] = []
+    errors: list[tuple[AppServerConfig, str]] = []
     judged = 0
     for app in apps:
         try:
             findings.extend(judge(app))
             judged += 1
         except StatusPageError as exc:
-            errors.append(f"{app.name}: {exc}")
-    if errors and not judged:
-        raise AppCheckError("; ".join(errors))
-    for error in errors:
-        log.warning("app server %s", error)
+            errors.append((app, str(exc)))
+    if errors and not judged and fail_when_none:
+        raise NotExamined("; ".join(f"{app.name}: {why}" for app, why in errors))
+    for app, why in errors:
+        log.info("app server %s: %s not examined: %s", app.name, check.id, why)
+        ctx.coverage.not_examined(app.name, f"{check.id} (status page)", redact(why))
     return iter(findings)
 
 

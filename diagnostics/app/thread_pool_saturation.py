@@ -40,7 +40,7 @@ class ThreadPoolSaturation(Check):
 
     def run(self, ctx: CheckContext) -> Iterator[Finding]:
         apps = [a for a in ctx.config.appservers if status_kind(a, JSON_FIELDS)]
-        return each_app(apps, lambda app: self._judge(ctx, app))
+        return each_app(ctx, self, apps, lambda app: self._judge(ctx, app))
 
     def _judge(self, ctx: CheckContext, app: AppServerConfig) -> list[Finding]:
         kind = status_kind(app, JSON_FIELDS)

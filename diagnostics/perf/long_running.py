@@ -1,7 +1,9 @@
 """perf.long_running: statements running longer than a limit, and transactions left open by an
 idle session (they hold locks, and on PostgreSQL stop vacuum from cleaning up).
 
-The agent's own session is never reported.
+The agent's own session is never reported, and neither is a statement waiting for a lock held
+by another session: that victim is reported once, in its chain, by perf.blocking (the fix is the
+head blocker, not the statement that waits).
 """
 
 from __future__ import annotations
@@ -73,13 +75,15 @@ ORDER BY a.state_change
 """
 
 MYSQL_RUNNING = """
-SELECT ID AS session_id, DB AS catalog_name, USER AS user_name, HOST AS client_addr, COMMAND AS command,
-       STATE AS state, TIME_MS / 1000 AS query_seconds, LEFT(INFO, 1000) AS query_text
-FROM information_schema.PROCESSLIST
-WHERE COMMAND IN ('Query', 'Execute')
-  AND ID <> CONNECTION_ID()
-  AND TIME_MS >= ? * 1000
-ORDER BY TIME_MS DESC
+SELECT p.ID AS session_id, p.DB AS catalog_name, p.USER AS user_name, p.HOST AS client_addr,
+       p.COMMAND AS command, p.STATE AS state, p.TIME_MS / 1000 AS query_seconds,
+       LEFT(p.INFO, 1000) AS query_text, t.trx_state
+FROM information_schema.PROCESSLIST AS p
+LEFT JOIN information_schema.INNODB_TRX AS t ON t.trx_mysql_thread_id = p.ID
+WHERE p.COMMAND IN ('Query', 'Execute')
+  AND p.ID <> CONNECTION_ID()
+  AND p.TIME_MS >= ? * 1000
+ORDER BY p.TIME_MS DESC
 """
 
 MYSQL_IDLE_IN_TRANSACTION = """
@@ -95,6 +99,15 @@ ORDER BY p.TIME DESC
 """
 
 END_SESSION = {"mssql": "KILL {id};", "postgresql": "SELECT pg_terminate_backend({id});", "mysql": "KILL {id};"}
+
+
+def waits_for_a_lock(engine: str, row: dict[str, Any]) -> bool:
+    """The statement is blocked by another session's lock (perf.blocking reports it)."""
+    if engine == "mssql":
+        return bool(number(row.get("blocking_session_id") or 0))
+    if engine == "postgresql":
+        return row.get("wait_event_type") == "Lock"
+    return str(row.get("trx_state") or "").upper() == "LOCK WAIT"
 
 
 def _common(engine: str, row: dict[str, Any], kind: str) -> dict[str, Any]:
@@ -133,6 +146,8 @@ class LongRunning(Check):
             session = _common(ctx.engine, row, "running")
             if session["catalog"] and not in_scope(ctx, session["catalog"]):
                 continue
+            if waits_for_a_lock(ctx.engine, row):
+                continue  # a blocked victim: once, in its chain (perf.blocking)
             severity = "critical" if session["seconds"] >= number(ctx.options["critical_seconds"]) else "warning"
             yield self.finding(
                 ctx, severity, qualified(session["catalog"], f"session:{session['id']}"),

@@ -80,7 +80,8 @@ SELECT t.oid::bigint AS table_id, i.relname AS index_name,
        (x.indexrelid IN (SELECT k.conindid FROM pg_catalog.pg_constraint AS k
                          WHERE k.contype IN ('p', 'u', 'x')))::int AS is_constraint,
        am.amname AS access_method,
-       (x.indpred IS NOT NULL)::int AS is_partial
+       (x.indpred IS NOT NULL)::int AS is_partial,
+       pg_catalog.pg_get_expr(x.indpred, x.indrelid) AS predicate
 FROM user_tables AS t
 JOIN pg_catalog.pg_index AS x ON x.indrelid = t.oid
 JOIN pg_catalog.pg_class AS i ON i.oid = x.indexrelid
@@ -248,6 +249,8 @@ class Index:
     key_columns: tuple[str | None, ...] = ()
     descending: tuple[bool, ...] = ()
     included: frozenset[str] = frozenset()
+    #: a partial index's WHERE clause as the engine prints it (PostgreSQL), else None
+    predicate: str | None = None
 
     @property
     def has_expression(self) -> bool:
@@ -414,6 +417,7 @@ def build_catalog(engine: str, catalog: str, rows: Mapping[str, Sequence[Mapping
             continue
         index = Index(row["index_name"], truthy(row["is_primary"]), truthy(row["is_unique"]),
                       truthy(row["is_constraint"]), str(row["access_method"]), truthy(row["is_partial"]))
+        index.predicate = row.get("predicate")
         indexes[(row["table_id"], row["index_name"])] = index
         table.indexes.append(index)
     _attach_index_columns(indexes, rows["index_columns"])

@@ -10,6 +10,10 @@ minus the generic names in ``ignore_names``) and compare their types, without le
 when ``ignore_length`` (the default). A name with two or more types is reported once, with each
 type, how many tables use it and examples. Warning when the types are of different kinds
 (number vs text, date vs text ...), else info.
+
+Advice: converge on the primary key's type when one table has the name as its primary key,
+else on the majority type; a tie is said as such with no statement to run. Key columns
+(primary key, unique or foreign key) are never re-typed by the advice.
 """
 
 from __future__ import annotations
@@ -75,25 +79,70 @@ class InconsistentColumnType(SchemaCheck):
 
     def _finding(self, ctx, catalog: Catalog, uses, variants: Counter, type_of) -> Finding:
         name = uses[0][1].name
-        majority = max(variants, key=lambda v: (variants[v], v))
-        # the exact type to converge on: the most common full spelling within the majority
-        target = Counter(c.data_type for _, c in uses if type_of(c.data_type) == majority).most_common(1)[0][0]
-        minority = [(t, c) for t, c in uses if type_of(c.data_type) != majority]
         kinds = {type_kind(c.data_type) for _, c in uses}
         catalogs = {t.catalog for t, _ in uses}
         scope = next(iter(catalogs)) if len(catalogs) == 1 else "*"
         obj = ".".join([scope, *(["*"] if catalog.engine != "mysql" else []), "*", name])
         examples = {variant: [f"{t.qualified} ({c.data_type})" for t, c in uses if type_of(c.data_type) == variant][:5]
                     for variant in variants}
-        statements = [f"{alter_type_sql(catalog, t, c, target)}{catalog.run_in(t)}" for t, c in minority[:3]]
-        more = f" (and {len(minority) - 3} more tables)" if len(minority) > 3 else ""
         summary = (f"column {name} has {len(variants)} types across {len(uses)} tables: "
                    + ", ".join(f"{v} ({n})" for v, n in variants.most_common()))
-        return self.finding(
-            ctx, "warning" if len(kinds) > 1 else "info", obj, summary,
-            f"use one type for {name} everywhere ({target}, as in {variants[majority]} tables): "
-            + " ".join(statements) + more,
-            variants=dict(variants.most_common()), kinds=sorted(kinds), tables=len(uses), examples=examples)
+        evidence = {"variants": dict(variants.most_common()), "kinds": sorted(kinds), "tables": len(uses),
+                    "examples": examples}
+        severity = "warning" if len(kinds) > 1 else "info"
+        chosen, why = converge_on(uses, variants, type_of)
+        if chosen is None:
+            return self.finding(
+                ctx, severity, obj, summary,
+                f"use one type for {name} everywhere; {why}: decide which type {name} should have "
+                f"(the type of the key it refers to) and change the other tables by hand", **evidence)
+        # the exact type to converge on: the most common full spelling within the chosen variant
+        target = Counter(c.data_type for _, c in uses if type_of(c.data_type) == chosen).most_common(1)[0][0]
+        minority = [(t, c) for t, c in uses if type_of(c.data_type) != chosen]
+        # Never re-type a key: a primary key, unique or foreign key column changes only together
+        # with what references it (and a key is never narrowed to the others' type).
+        keyed = [(t, c) for t, c in minority if is_key_column(t, c)]
+        plain = [(t, c) for t, c in minority if not is_key_column(t, c)]
+        statements = [f"{alter_type_sql(catalog, t, c, target)}{catalog.run_in(t)}" for t, c in plain[:3]]
+        more = f" (and {len(plain) - 3} more tables)" if len(plain) > 3 else ""
+        advice = f"use one type for {name} everywhere ({target}, {why})"
+        advice += (": " + " ".join(statements) + more) if statements else ""
+        if keyed:
+            advice += (f"; key columns left as they are: {', '.join(t.qualified for t, _ in keyed[:3])}"
+                       f"{' …' if len(keyed) > 3 else ''} (change a key only together with the keys that "
+                       f"reference it)")
+            evidence["key_columns_not_altered"] = [f"{t.qualified} ({c.data_type})" for t, c in keyed]
+        return self.finding(ctx, severity, obj, summary, advice, **evidence)
+
+
+def is_key_column(table: Table, column: Column) -> bool:
+    """``column`` is in ``table``'s primary key, a unique index, or a foreign key."""
+    name = column.name.lower()
+    if any(name in {k.lower() for k in key.columns} for key in table.foreign_keys):
+        return True
+    return any((i.primary or i.unique) and name in {(k or "").lower() for k in i.key_columns}
+               for i in table.indexes)
+
+
+def converge_on(uses, variants: Counter, type_of) -> tuple[str | None, str]:
+    """The type variant every table should use, and why; (None, why) when there is no safe
+    choice. The primary key's type wins (the other tables refer to it); else the majority; a
+    tie is said as such, with no statement to run."""
+    primary = {type_of(c.data_type) for t, c in uses
+               if t.primary_key is not None and [k.lower() for k in t.primary_key.key_columns if k] == [c.name.lower()]}
+    if len(primary) == 1:
+        chosen = next(iter(primary))
+        return chosen, "the type of the primary key " + next(
+            f"{t.qualified}.{c.name}" for t, c in uses
+            if type_of(c.data_type) == chosen and t.primary_key is not None
+            and [k.lower() for k in t.primary_key.key_columns if k] == [c.name.lower()])
+    ranked = variants.most_common()
+    if len(primary) > 1 or (len(ranked) > 1 and ranked[0][1] == ranked[1][1]):
+        tied = [v for v, n in ranked if n == ranked[0][1]]
+        reason = ("primary keys of different types" if len(primary) > 1 else
+                  "the tables split evenly between " + " and ".join(f"{v} ({variants[v]})" for v in tied))
+        return None, reason
+    return ranked[0][0], f"as in {ranked[0][1]} tables"
 
 
 def alter_type_sql(catalog: Catalog, table: Table, column: Column, data_type: str) -> str:

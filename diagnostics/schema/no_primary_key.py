@@ -6,7 +6,9 @@ which also fragments through forwarded records.
 
 Logic: a table none of whose indexes is the primary key. Warning; info when a unique index on
 NOT NULL columns already exists (a key in all but name). Tables with fewer than ``min_rows``
-estimated rows are left out (unknown counts are kept).
+estimated rows are left out (unknown counts are kept). One finding per catalog ("N tables
+without a primary key", object = the catalog), the tables and each one's statement in evidence
+(grouping.py); the finding is a warning when any table has no candidate key.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Iterator
 
 from l4agent.diagnostics.base import CheckContext, Finding
 from l4agent.diagnostics.schema.catalog import Catalog, Index, SchemaCheck, Table
+from l4agent.diagnostics.schema.grouping import Member, by_catalog, plural
 
 
 class NoPrimaryKey(SchemaCheck):
@@ -23,6 +26,7 @@ class NoPrimaryKey(SchemaCheck):
     defaults = {"min_rows": 0}
 
     def findings(self, ctx: CheckContext, catalog: Catalog) -> Iterator[Finding]:
+        members = []
         for table in catalog.tables:
             if table.primary_key is not None:
                 continue
@@ -34,9 +38,27 @@ class NoPrimaryKey(SchemaCheck):
                         "unique_indexes": [i.describe() for i in table.indexes if i.unique]}
             if catalog.engine == "mssql":
                 evidence["heap"] = heap
-            summary = "table has no primary key" + (" (a heap: no clustered index)" if heap else "")
-            yield self.finding(ctx, "info" if key else "warning", table.qualified, summary,
-                               recommendation(catalog, table, key, heap), **evidence)
+            members.append(Member(table, "info" if key else "warning", table.qualified, table.name,
+                                  recommendation(catalog, table, key, heap), evidence))
+        # One finding per catalog: the tables share the cause and the advice (grouping.py).
+        for group in by_catalog(members):
+            heaps = sum(1 for m in group.members if m.evidence.get("heap"))
+            keyed = sum(1 for m in group.members if m.severity == "info")
+            summary = f"{plural(len(group.members), 'table')} without a primary key"
+            if heaps:
+                summary += f" ({plural(heaps, 'heap')}: no clustered index)"
+            summary += f": {group.names()}"
+            if len(group.members) == 1:
+                advice = group.members[0].fix
+            else:
+                advice = ("give each table a primary key; evidence lists each table's statement (tables[].fix), "
+                          "largest first")
+                if keyed:
+                    advice += (f"; {plural(keyed, 'table has', 'tables have')} a unique NOT NULL index "
+                               f"that can be promoted as is")
+                advice += f". First: {group.members[0].fix}"
+            yield self.finding(ctx, group.severity, group.catalog, summary, advice,
+                               **group.evidence(), with_unique_not_null_index=keyed, heaps=heaps)
 
 
 def natural_key(table: Table) -> Index | None:

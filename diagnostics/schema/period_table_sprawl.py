@@ -5,7 +5,9 @@ Why it matters: every query across periods is a UNION over n tables, the schema 
 month, indexes and statistics are n times over, and the application must build table names.
 
 Logic: table names ending in a year (19xx/20xx), optionally followed by a month (01-12, or 1-9
-after "_"), are grouped by catalog, schema, stem and granularity (year or month); within a
+after "_"), at the end of the name or followed by a word (WRK_VISIT_2012_1_MEMBER: the ERP's
+per-month families keep a suffix after the period), are grouped by catalog, schema, stem,
+suffix and granularity (year or month); within a
 group, the tables with the most common column set (names, case-insensitive) form the family.
 A family of at least ``min_members`` tables is reported once, with its member count and span;
 a lone report_2024 is not a family. Partitions of a partitioned table are not read at all.
@@ -23,7 +25,8 @@ from l4agent.diagnostics.schema.catalog import Catalog, SchemaCheck, Table
 
 _PERIOD = re.compile(
     r"^(?P<stem>.*?[A-Za-z].*?)(?P<sep>_?)(?P<year>(?:19|20)\d\d)"
-    r"(?:(?P<msep>_?)(?P<month>0[1-9]|1[0-2])|_(?P<month1>[1-9]))?$"
+    r"(?:(?P<msep>_?)(?P<month>0[1-9]|1[0-2])|_(?P<month1>[1-9]))?"
+    r"(?P<suffix>_[A-Za-z][A-Za-z0-9_]*)?$"
 )
 
 
@@ -35,6 +38,7 @@ class Member:
     month: int | None
     sep: str  # between stem and year
     msep: str  # between year and month
+    suffix: str = ""  # after the period: WRK_VISIT_2012_1_MEMBER -> "_MEMBER"
 
     @property
     def period(self) -> str:
@@ -47,7 +51,8 @@ def period_member(table: Table) -> Member | None:
         return None
     month = match["month"] or match["month1"]
     msep = "_" if match["month1"] else (match["msep"] or "")
-    return Member(table, match["stem"], int(match["year"]), int(month) if month else None, match["sep"], msep)
+    return Member(table, match["stem"], int(match["year"]), int(month) if month else None, match["sep"], msep,
+                  match["suffix"] or "")
 
 
 def families(catalog: Catalog, min_members: int) -> list[tuple[list[Member], list[Member]]]:
@@ -56,7 +61,7 @@ def families(catalog: Catalog, min_members: int) -> list[tuple[list[Member], lis
     for table in catalog.tables:
         member = period_member(table)
         if member is not None:
-            key = (table.catalog, table.schema, member.stem.lower(), member.month is None)
+            key = (table.catalog, table.schema, member.stem.lower(), member.month is None, member.suffix.lower())
             groups.setdefault(key, []).append(member)
     found = []
     for members in groups.values():
@@ -85,7 +90,7 @@ class PeriodTableSprawl(SchemaCheck):
         for family, others in families(catalog, ctx.options["min_members"]):
             first, last = family[0], family[-1]
             monthly = first.month is not None
-            pattern = f"{first.stem}{first.sep}YYYY" + (f"{first.msep}MM" if monthly else "")
+            pattern = f"{first.stem}{first.sep}YYYY" + (f"{first.msep}MM" if monthly else "") + first.suffix
             obj = ".".join(p for p in (first.table.catalog, first.table.schema, pattern) if p)
             rows = [m.table.rows for m in family if m.table.rows is not None]
             yield self.finding(

@@ -7,7 +7,8 @@ Logic: B-tree indexes of the same access method family, neither partial nor on e
 redundant one's keys (with direction) are a strict left prefix of the other's, its INCLUDE
 columns are carried by the other, and it is not unique (a unique index enforces a rule the wider
 one does not), not the primary key and not SQL Server's clustered index (the table itself).
-Identical key lists are schema.duplicate_index's business.
+Identical key lists are schema.duplicate_index's business: an index it reports (as a copy, or
+as the kept index its copy's finding drops too) is not reported again here.
 """
 
 from __future__ import annotations
@@ -15,21 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from l4agent.diagnostics.base import CheckContext, Finding
-from l4agent.diagnostics.schema.catalog import Catalog, Index, SchemaCheck, drop_index_sql
-from l4agent.diagnostics.schema.duplicate_index import method_family
-
-
-def covering_index(index: Index, others: list[Index]) -> Index | None:
-    """The narrowest other index whose leading keys are ``index``'s keys, or None."""
-    width = len(index.keys)
-    candidates = [
-        other for other in others
-        if other is not index and other.plain and other.btree
-        and method_family(other) == method_family(index)
-        and len(other.keys) > width and other.keys[:width] == index.keys
-        and index.included <= set(other.key_columns) | other.included
-    ]
-    return min(candidates, key=lambda o: (len(o.keys), o.name), default=None)
+from l4agent.diagnostics.schema.catalog import Catalog, SchemaCheck, drop_index_sql
+from l4agent.diagnostics.schema.duplicate_index import covering_index, duplicates, prefix_droppable
 
 
 class RedundantIndex(SchemaCheck):
@@ -38,8 +26,15 @@ class RedundantIndex(SchemaCheck):
 
     def findings(self, ctx: CheckContext, catalog: Catalog) -> Iterator[Finding]:
         for table in catalog.tables:
+            # An index is reported once: a duplicate (and a kept index whose duplicate's finding
+            # already drops it) is schema.duplicate_index's.
+            taken = set()
+            for dup in duplicates(table):
+                taken.add(id(dup.index))
+                if dup.wider is not None:
+                    taken.add(id(dup.kept))
             for index in table.indexes:
-                if not index.plain or not index.btree or index.unique or index.primary or index.method == "CLUSTERED":
+                if not prefix_droppable(index) or id(index) in taken:
                     continue
                 wider = covering_index(index, table.indexes)
                 if wider is None:

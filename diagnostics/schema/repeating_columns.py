@@ -6,13 +6,16 @@ every column, and most of the columns are empty in most rows.
 
 Logic: split each column name at its last run of digits into stem, number and suffix
 (ADDRESS_2_LINE -> ADDRESS, 2, _LINE); columns sharing stem and suffix, with at least
-``min_group`` different numbers, are one group. The stem must contain a letter.
+``min_group`` different numbers, are one group. The stem must contain a letter, and must not be
+a generic machine-made name (``generic_stems``: c0..cN, col1..colN, field_1..N, a single
+letter ...): those are the columns of an import or staging table, named by position because
+they have no meaning of their own, not a repeating group anyone designed.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 
 from l4agent.diagnostics.base import CheckContext, Finding
 from l4agent.diagnostics.schema.catalog import Catalog, Column, SchemaCheck, Table
@@ -20,12 +23,23 @@ from l4agent.diagnostics.schema.catalog import Catalog, Column, SchemaCheck, Tab
 _NUMBERED = re.compile(r"^(?P<stem>.*?)(?P<number>\d+)(?P<suffix>\D*)$")
 
 
-def repeating_groups(table: Table, min_group: int) -> list[list[tuple[int, Column]]]:
+#: stems of columns named by position, not meaning (compared lower-case, without _ - or space)
+GENERIC_STEMS = ("c", "col", "column", "f", "fld", "field", "attr", "attribute", "var", "unnamed", "expr")
+
+
+def generic(stem: str, generic_stems: Collection[str]) -> bool:
+    """c, col_, Field- ...: a machine-made positional name (any single letter is one too)."""
+    bare = re.sub(r"[\W_]+", "", stem).lower()
+    return len(bare) <= 1 or bare in {s.lower() for s in generic_stems}
+
+
+def repeating_groups(table: Table, min_group: int,
+                     generic_stems: Collection[str] = GENERIC_STEMS) -> list[list[tuple[int, Column]]]:
     """Groups of numbered columns, each sorted by number, in the order of their first column."""
     groups: dict[tuple[str, str], list[tuple[int, Column]]] = {}
     for column in table.columns:
         match = _NUMBERED.match(column.name)
-        if not match or not re.search(r"[A-Za-z]", match["stem"]):
+        if not match or not re.search(r"[A-Za-z]", match["stem"]) or generic(match["stem"], generic_stems):
             continue
         key = (match["stem"].rstrip("_").lower(), match["suffix"].lower())
         groups.setdefault(key, []).append((int(match["number"]), column))
@@ -39,11 +53,11 @@ def repeating_groups(table: Table, min_group: int) -> list[list[tuple[int, Colum
 class RepeatingColumns(SchemaCheck):
     id = "schema.repeating_columns"
     title = "Repeating column groups (PHONE1, PHONE2, PHONE3 ...)"
-    defaults = {"min_group": 3}
+    defaults = {"min_group": 3, "generic_stems": list(GENERIC_STEMS)}
 
     def findings(self, ctx: CheckContext, catalog: Catalog) -> Iterator[Finding]:
         for table in catalog.tables:
-            groups = repeating_groups(table, ctx.options["min_group"])
+            groups = repeating_groups(table, ctx.options["min_group"], ctx.options["generic_stems"])
             if not groups:
                 continue
             spans, moves, evidence = [], [], []

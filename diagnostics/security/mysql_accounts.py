@@ -69,6 +69,20 @@ class Account:
         return host in LOCAL_HOSTS or is_loopback(host) or (bool(server_hostname) and host == server_hostname.lower())
 
 
+def by_user(accounts: list[Account]) -> dict[str, list[Account]]:
+    """Accounts grouped by user name, in first-seen order: the accounts of one user (root@%,
+    root@10.0.0.%, ...) are one problem, one finding whose object is the user (``'root'``)."""
+    users: dict[str, list[Account]] = {}
+    for account in accounts:
+        users.setdefault(account.user, []).append(account)
+    return users
+
+
+def hosts_list(accounts: list[Account]) -> str:
+    """``'%', 'localhost'`` for a summary."""
+    return ", ".join(sql_string(a.host) for a in accounts)
+
+
 def sql_string(text: str) -> str:
     """A MariaDB string literal: quotes and backslashes escaped."""
     return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"

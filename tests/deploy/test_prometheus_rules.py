@@ -63,6 +63,16 @@ def test_rule_unit_tests_pass(tmp_path):
 def test_unit_tests_cover_disk_database_down_and_backup_age():
     tested = set(re.findall(r"alertname: (\w+)", RULE_TESTS.read_text()))
     assert {"L4agentFilesystemFull", "L4agentDatabaseDown", "L4agentBackupStale"} <= tested
+    # backups of every engine (issue 15): dump folders, the WAL archive, the agent's backup findings
+    assert {"L4agentBackupFileStale", "L4agentWalArchiveFailing", "L4agentBackupFinding"} <= tested
+
+
+def test_backup_alerts_cover_every_engine_and_not_only_full_backups():
+    alerts = parse_rules(RULES.read_text())
+    exprs = {a["alert"]: a["expr"] for a in alerts}
+    assert 'type="file"' in exprs["L4agentBackupFileStale"]
+    assert "l4agent_backup_archive_failures_total" in exprs["L4agentWalArchiveFailing"]
+    assert 'check=~"backup' in exprs["L4agentBackupFinding"]
 
 
 def test_a_broken_rule_unit_test_fails(tmp_path):

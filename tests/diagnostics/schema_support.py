@@ -55,6 +55,23 @@ class Planted:
         assert len(objects) == len(set(objects)), f"an object reported twice: {objects}"
         return {f.object: f for f in findings}
 
+    def group(self, check_id: str) -> Finding | None:
+        """The one grouped finding of ``check_id`` on this catalog (object = the catalog), or None."""
+        findings = self.run(check_id)
+        assert len(findings) <= 1, f"more than one finding per catalog: {[f.object for f in findings]}"
+        assert all(f.object == self.database for f in findings), [f.object for f in findings]
+        return findings[0] if findings else None
+
+    def members(self, check_id: str, key: str = "tables") -> dict[str, dict]:
+        """The objects a grouped finding lists in evidence[key], by object name (see
+        diagnostics/schema/grouping.py); empty when the check found nothing."""
+        finding = self.group(check_id)
+        if finding is None:
+            return {}
+        listed = [m for m in finding.evidence[key] if isinstance(m, dict)]
+        assert finding.evidence["count"] == len(listed), "a test group is larger than the evidence cap"
+        return {m["object"]: m for m in listed}
+
     def quote(self, name: str) -> str:
         return f'"{name}"' if self.engine == "postgresql" else f"`{name}`"
 

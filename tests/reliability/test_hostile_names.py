@@ -95,22 +95,23 @@ def test_diagnose_reports_hostile_names_escaped_and_executes_nothing(hostile, ru
 
     # JSON: valid, and every hostile table reported under its exact name.
     result = json.loads(runs["json"].stdout)
-    no_key = {f["object"]: f for f in result["findings"] if f["check"] == "schema.no_primary_key"}
+    # one finding per catalog (issue 15): each hostile table in its evidence, with its statement
+    no_key = {(f["target"], t["object"]): t for f in result["findings"] if f["check"] == "schema.no_primary_key"
+              for t in f["evidence"]["tables"] if isinstance(t, dict)}
     for target, (server, database) in hostile["servers"].items():
         schema = f"{database}.public" if server.engine == "postgresql" else database
         for name in hostile_names(server.engine):
-            finding = no_key.get(f"{schema}.{name}")
-            assert finding is not None, (target, name, sorted(no_key))
-            assert finding["target"] == target
-            # The recommendation names the table the way the engine's parser reads it back.
-            assert QUOTE[server.engine](name) in finding["recommendation"], finding["recommendation"]
+            member = no_key.get((target, f"{schema}.{name}"))
+            assert member is not None, (target, name, sorted(no_key))
+            # The statement names the table the way the engine's parser reads it back.
+            assert QUOTE[server.engine](name) in member["fix"], member["fix"]
     duplicates = [f for f in result["findings"] if f["check"] == "schema.duplicate_index"]
     assert any("<script>alert(1)</script>" in json.dumps(f, ensure_ascii=False) for f in duplicates)
 
     # Table: one row per line; no hostile newline, tab or terminal escape reaches the terminal raw.
     table = runs["table"].stdout
     assert not CONTROL.search(table), CONTROL.search(table)
-    rows = [line for line in table.splitlines() if "schema.no_primary_key" in line and "new line" in line]
+    rows = [line for line in table.splitlines() if "schema.no_primary_key" in line]
     assert len(rows) == 2 and {row.split()[0] for row in rows} == {"pg", "maria"}, rows
 
     markdown = runs["markdown"].stdout

@@ -162,3 +162,59 @@ def test_real_tomcat_clean_window_is_not_flagged(real_tomcat):
     assert codes == [200] * 30
     assert result.errors == []
     assert [f for f in result.findings if f.object == real_tomcat.app_connector_name] == []
+
+
+def test_tomcat_down_is_judged_by_the_probes_and_the_status_page_is_not_examined(run_cli, write_config):
+    """Issue 15: with tomcat_status_url set and Tomcat down (nothing listens), the failing app is
+    as critical as without the URL; the unread status page is a coverage item of that app
+    server (exit 3 without --fail-on), not an error that swallows the probe finding."""
+    from tests.conftest import free_port
+
+    down_port = free_port()  # bound and released: connections are refused
+    down = uid("down")
+    text = f"""
+        [[appservers]]
+        name = "{down}"
+        url = "http://127.0.0.1:{down_port}/index.cfm"
+        tomcat_status_url = "http://127.0.0.1:{down_port}/manager/status?XML=true"
+        """
+    result = diagnose(text)
+    assert result.errors == []
+    [finding] = result.findings
+    assert (finding.check, finding.severity, finding.target) == ("app.error_rate", "critical", down)
+    assert "probes failed" in finding.summary
+    [coverage] = [c.to_dict() for c in result.coverage if c.target == down]
+    [item] = coverage["not_examined"]
+    assert item["what"] == "app.error_rate (status page)" and "connect" in item["why"].lower()
+    # the same from the command line: the finding printed; --fail-on critical reached (1), or the
+    # unread page makes it incomplete (3): either way not "0 findings, exit 0"
+    done = run_cli("diagnose", "-c", write_config(text), "--check", "app.error_rate", "--format", "json",
+                   "--fail-on", "critical")
+    assert done.returncode in (1, 3), done.stderr
+    assert [f["severity"] for f in json.loads(done.stdout)["findings"]] == ["critical"]
+
+
+def test_an_unreadable_status_page_beside_a_readable_one_is_named_in_coverage(app_http):
+    """Thread pool and heap cannot be judged without the page: the down app server is a
+    not_examined item of each, the healthy twin is judged and clean."""
+    from tests.conftest import free_port
+
+    down_port = free_port()
+    down, healthy = uid("down"), uid("healthy")
+    result = run_diagnostics(parse_config(tomllib.loads(f"""
+        [[appservers]]
+        name = "{down}"
+        tomcat_status_url = "http://127.0.0.1:{down_port}/manager/status?XML=true"
+        [[appservers]]
+        name = "{healthy}"
+        url = "{app_http.url}/ok"
+        tomcat_status_url = "{app_http.url}/manager/status-open"
+        """.replace("/manager/status-open", _open_status(app_http))), "test.toml"),
+        ["app.error_rate", "app.thread_pool_saturation", "app.heap_pressure"], host="h")
+    assert result.errors == [] and result.findings == []
+    coverage = {c.target: c.to_dict() for c in result.coverage}
+    assert {item["what"] for item in coverage[down]["not_examined"]} == {
+        "app.error_rate (status page)", "app.thread_pool_saturation (status page)", "app.heap_pressure (status page)"}
+    assert coverage[healthy]["not_examined"] == []
+    assert coverage[healthy]["examined"]["probes"] >= 1
+    assert result.incomplete  # something was not examined: the run says so (exit 3)

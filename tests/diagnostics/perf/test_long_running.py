@@ -76,7 +76,12 @@ def test_mssql_running_request_and_idle_transaction():
     running = [{"session_id": 77, "database_name": "erp", "login_name": "erp_app", "host_name": "app1",
                 "program_name": "Lucee", "status": "running", "command": "SELECT", "wait_type": "PAGEIOLATCH_SH",
                 "start_time": "2026-11-22 05:00:00", "total_elapsed_time": 7_300_000, "cpu_time": 2_000_000,
-                "logical_reads": 90_000_000, "blocking_session_id": 0, "sql_text": "SELECT * FROM ORDER_ROWS"}]
+                "logical_reads": 90_000_000, "blocking_session_id": 0, "sql_text": "SELECT * FROM ORDER_ROWS"},
+               # a victim waiting on session 80's lock: perf.blocking's, not reported here
+               {"session_id": 78, "database_name": "erp", "login_name": "erp_app", "host_name": "app1",
+                "program_name": "Lucee", "status": "suspended", "command": "UPDATE", "wait_type": "LCK_M_X",
+                "start_time": "2026-11-22 05:00:00", "total_elapsed_time": 7_000_000, "cpu_time": 10,
+                "logical_reads": 10, "blocking_session_id": 80, "sql_text": "UPDATE STOCK SET QTY = 1"}]
     idle = [{"session_id": 80, "database_name": "erp", "login_name": "erp_app", "host_name": "app2",
              "program_name": "Lucee", "status": "sleeping", "open_transaction_count": 1,
              "last_request_end_time": "2026-11-22 06:00:00", "idle_seconds": 3600, "sql_text": "UPDATE STOCK ..."}]

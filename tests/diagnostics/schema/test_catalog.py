@@ -36,7 +36,8 @@ def test_every_listed_mariadb_catalog_is_read_and_named(mariadb_server, tmp_path
             path.chmod(0o600)
             result = run_diagnostics(load_config(str(path)), ["schema.no_primary_key"])
             assert result.errors == []
-            assert [f.object for f in result.findings] == [f"{erp.database}.order_rows"]
+            assert [f.object for f in result.findings] == [erp.database]
+            assert [t["object"] for t in result.findings[0].evidence["tables"]] == [f"{erp.database}.order_rows"]
     finally:
         mariadb_server.drop_database(keyed)
 
@@ -51,7 +52,9 @@ def test_every_listed_postgresql_catalog_is_read_over_its_own_connection(pg_serv
             path.chmod(0o600)
             result = run_diagnostics(load_config(str(path)), ["schema.no_primary_key"])
             assert result.errors == []
-            assert [f.object for f in result.findings] == [f"{erp.database}.public.order_rows"]
+            assert [f.object for f in result.findings] == [erp.database]
+            assert [t["object"] for t in result.findings[0].evidence["tables"]] == [
+                f"{erp.database}.public.order_rows"]
     finally:
         pg_server.drop_database(keyed)
 

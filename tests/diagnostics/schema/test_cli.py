@@ -40,14 +40,15 @@ erp = planted_fixture(DDL)
 def expected(erp) -> set[tuple[str, str]]:
     column = ".".join([erp.database, *(["*"] if erp.engine == "postgresql" else []), "*", "branch_id"])
     return {
-        ("schema.no_primary_key", erp.obj("order_rows")),
+        # grouped per catalog (diagnostics/schema/grouping.py): the object is the catalog
+        ("schema.no_primary_key", erp.database),
         ("schema.duplicate_index", erp.obj("orders", "ix_orders_placed_2")),
         ("schema.redundant_index", erp.obj("orders", "ix_orders_company")),
-        ("schema.unindexed_foreign_key", erp.obj("visits", "fk_visits_company")),
+        ("schema.unindexed_foreign_key", erp.database),
         ("schema.repeating_columns", erp.obj("contacts")),
         ("schema.period_table_sprawl", erp.obj("sales_YYYY_MM")),
         ("schema.inconsistent_column_type", column),
-        ("schema.wide_table", erp.obj("customer_cards")),
+        ("schema.wide_table", erp.database),
     }
 
 

@@ -177,18 +177,23 @@ def test_the_catalog_is_read_once_per_run_with_use_per_catalog(findings):
     assert sorted(findings["calls"]) == sorted((name, catalog) for name in STATEMENTS for catalog in CATALOGS)
 
 
+def grouped(finding, key: str = "tables") -> dict[str, dict]:
+    return {m["object"]: m for m in finding.evidence[key]}
+
+
 def test_no_primary_key(findings):
-    found = findings["schema.no_primary_key"]
+    group = findings["schema.no_primary_key"]["workcube_cf"]
+    found = grouped(group)
     assert set(found) == {"workcube_cf.dbo.ORDER_ROWS", "workcube_cf.dbo.SETUP_CODES"}
     heap = found["workcube_cf.dbo.ORDER_ROWS"]
-    assert (heap.severity, heap.evidence["heap"], heap.evidence["rows"]) == ("warning", True, 1000)
-    assert heap.summary == "table has no primary key (a heap: no clustered index)"
-    assert heap.recommendation.endswith(
+    assert (group.severity, heap["heap"], heap["rows"]) == ("warning", True, 1000)
+    assert group.summary == ("2 tables without a primary key (2 heaps: no clustered index): "
+                             "ORDER_ROWS, SETUP_CODES")
+    assert heap["fix"].endswith(
         "ALTER TABLE [workcube_cf].[dbo].[ORDER_ROWS] ADD [ID] bigint IDENTITY(1,1) NOT NULL "
         "CONSTRAINT [PK_ORDER_ROWS] PRIMARY KEY CLUSTERED;")
     codes = found["workcube_cf.dbo.SETUP_CODES"]
-    assert codes.severity == "info"
-    assert codes.recommendation.endswith(
+    assert codes["fix"].endswith(
         "ALTER TABLE [workcube_cf].[dbo].[SETUP_CODES] ADD CONSTRAINT [PK_SETUP_CODES] PRIMARY KEY CLUSTERED ([CODE]);")
 
 
@@ -207,9 +212,9 @@ def test_redundant_index(findings):
 
 
 def test_unindexed_foreign_key(findings):
-    found = findings["schema.unindexed_foreign_key"]
+    found = grouped(findings["schema.unindexed_foreign_key"]["workcube_cf"], "foreign_keys")
     assert set(found) == {"workcube_cf.dbo.INVOICE.FK_INVOICE_COMPANY"}
-    assert found["workcube_cf.dbo.INVOICE.FK_INVOICE_COMPANY"].recommendation.endswith(
+    assert found["workcube_cf.dbo.INVOICE.FK_INVOICE_COMPANY"]["fix"].endswith(
         "CREATE NONCLUSTERED INDEX [ix_INVOICE_COMPANY_ID] ON [workcube_cf].[dbo].[INVOICE] ([COMPANY_ID]);")
 
 
@@ -232,7 +237,7 @@ def test_inconsistent_column_type(findings):
 
 
 def test_wide_table(findings):
-    assert set(findings["schema.wide_table"]) == {"workcube_cf.dbo.CUSTOMER_CARD"}
+    assert set(grouped(findings["schema.wide_table"]["workcube_cf"])) == {"workcube_cf.dbo.CUSTOMER_CARD"}
 
 
 def test_columnstore_columns_have_no_key_order():

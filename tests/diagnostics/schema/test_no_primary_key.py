@@ -26,32 +26,32 @@ erp = planted_fixture(DDL)
 
 
 def test_table_without_key_is_found_and_keyed_twin_is_not(erp):
-    found = erp.by_object("schema.no_primary_key")
-    assert erp.obj("order_rows") in found
-    assert erp.obj("orders") not in found
-    finding = found[erp.obj("order_rows")]
+    found = erp.members("schema.no_primary_key")
+    assert set(found) == {erp.obj("order_rows"), erp.obj("company_codes"), erp.obj("Order Lines")}
+    finding = erp.group("schema.no_primary_key")
     assert finding.severity == "warning"
-    assert finding.summary == "table has no primary key"
-    assert finding.evidence["columns"] == 3
+    assert finding.summary.startswith("3 tables without a primary key: ")
+    assert finding.evidence["with_unique_not_null_index"] == 1
+    member = found[erp.obj("order_rows")]
+    assert member["columns"] == 3
     # no natural key and no id column: a surrogate key statement for the table
-    assert f"ALTER TABLE {erp.quote('order_rows')}" in finding.recommendation \
-        or f".{erp.quote('order_rows')} ADD" in finding.recommendation
+    assert f"ALTER TABLE {erp.quote('order_rows')}" in member["fix"] \
+        or f".{erp.quote('order_rows')} ADD" in member["fix"]
 
 
 def test_unique_not_null_index_is_proposed_as_the_primary_key(erp):
-    finding = erp.by_object("schema.no_primary_key")[erp.obj("company_codes")]
-    assert finding.severity == "info"
-    assert "ux_company_codes" in finding.recommendation
-    assert f"ADD PRIMARY KEY ({erp.quote('code')})" in finding.recommendation
+    member = erp.members("schema.no_primary_key")[erp.obj("company_codes")]
+    assert "ux_company_codes" in member["fix"]
+    assert f"ADD PRIMARY KEY ({erp.quote('code')})" in member["fix"]
 
 
 def test_recommendation_quotes_identifiers_by_the_engine_rules(erp):
-    finding = erp.by_object("schema.no_primary_key")[erp.obj("Order Lines")]
+    fix = erp.members("schema.no_primary_key")[erp.obj("Order Lines")]["fix"]
     if erp.engine == "postgresql":
-        assert finding.recommendation.endswith(
+        assert fix.endswith(
             f'ALTER TABLE "public"."Order Lines" ADD PRIMARY KEY ("id"); (in database {erp.database})')
     else:
-        assert f"ALTER TABLE `{erp.database}`.`Order Lines` ADD PRIMARY KEY (`id`);" in finding.recommendation
+        assert f"ALTER TABLE `{erp.database}`.`Order Lines` ADD PRIMARY KEY (`id`);" in fix
 
 
 def test_min_rows_leaves_small_tables_out(erp):

@@ -15,8 +15,13 @@ def statements(quote: str) -> list[str]:
               f"VISIT_DATE date)" for m in (1, 2, 12)]
     ledgers = [f"CREATE TABLE ledger_{y} (id int NOT NULL PRIMARY KEY, account varchar(20), debit numeric(14,2))"
                for y in (2021, 2022, 2023)]
+    # the ERP's own shape: the period inside the name, a word after it (one family per word)
+    inside = [f"CREATE TABLE {q(f'WRK_VISIT_2012_{m}_{word}')} (ID int NOT NULL PRIMARY KEY, VISIT_ID int, "
+              f"AMOUNT numeric(12,2))" for word in ("MEMBER", "DEMAND") for m in (1, 2, 10, 11, 12)]
     return [
-        *sales, *visits, *ledgers,
+        *sales, *visits, *ledgers, *inside,
+        # twin: one table with a word after its period is not a family
+        f"CREATE TABLE {q('WRK_OFFER_2012_1_NOTES')} (ID int NOT NULL PRIMARY KEY, BODY text)",
         # twins
         "CREATE TABLE report_2024 (id int NOT NULL PRIMARY KEY, body text)",
         "CREATE TABLE budget_2023 (id int NOT NULL PRIMARY KEY, amount numeric(12,2))",
@@ -38,7 +43,20 @@ def test_each_family_is_reported_once_and_the_twins_are_not(erp):
         erp.obj("sales_YYYY_MM"),
         erp.obj("WRK_VISIT_YYYY_MM"),
         erp.obj("ledger_YYYY"),
+        erp.obj("WRK_VISIT_YYYY_MM_MEMBER"),
+        erp.obj("WRK_VISIT_YYYY_MM_DEMAND"),
     }
+
+
+def test_families_with_the_period_inside_the_name(erp):
+    found = erp.by_object("schema.period_table_sprawl")
+    member = found[erp.obj("WRK_VISIT_YYYY_MM_MEMBER")]
+    assert member.evidence["members"] == 5
+    assert member.evidence["span"] == "2012-01..2012-12"
+    assert member.evidence["tables"] == [f"WRK_VISIT_2012_{m}_MEMBER" for m in (1, 2, 10, 11, 12)]
+    assert member.summary.startswith("5 monthly tables WRK_VISIT_2012_1_MEMBER .. WRK_VISIT_2012_12_MEMBER")
+    assert found[erp.obj("WRK_VISIT_YYYY_MM_DEMAND")].evidence["members"] == 5
+    assert not any("OFFER" in o or "NOTES" in o for o in found)
 
 
 def test_member_count_and_span(erp):

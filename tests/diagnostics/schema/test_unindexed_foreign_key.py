@@ -43,26 +43,48 @@ erp = planted_fixture(DDL)
 
 
 def test_unindexed_keys_are_found_and_covered_twins_are_not(erp):
-    found = erp.by_object("schema.unindexed_foreign_key")
+    found = erp.members("schema.unindexed_foreign_key", "foreign_keys")
     assert set(found) == {
         erp.obj("visits", "fk_visits_company"),
         erp.obj("stock_moves", "fk_moves_branch"),
     }
+    finding = erp.group("schema.unindexed_foreign_key")
+    assert finding.summary.startswith("2 foreign keys without an index on their columns: ")
+    assert finding.severity == "warning"
 
 
 def test_recommendation_is_the_covering_create_index(erp):
-    found = erp.by_object("schema.unindexed_foreign_key")
+    found = erp.members("schema.unindexed_foreign_key", "foreign_keys")
     visits = found[erp.obj("visits", "fk_visits_company")]
     moves = found[erp.obj("stock_moves", "fk_moves_branch")]
-    assert visits.severity == "warning"
-    assert moves.evidence["columns"] == ["company_id", "branch_no"]
-    assert moves.evidence["references"].endswith("branches")
+    assert moves["columns"] == ["company_id", "branch_no"]
+    assert moves["references"].endswith("branches")
     if erp.engine == "postgresql":
-        assert visits.recommendation.endswith(
+        assert visits["fix"] == (
             f'CREATE INDEX CONCURRENTLY "ix_visits_company_id" ON "public"."visits" ("company_id"); '
             f'(in database {erp.database})')
-        assert 'CREATE INDEX CONCURRENTLY "ix_stock_moves_company_id_branch_no" ON "public"."stock_moves" ' \
-            '("company_id", "branch_no");' in moves.recommendation
+        assert moves["fix"].startswith('CREATE INDEX CONCURRENTLY "ix_stock_moves_company_id_branch_no" ON '
+                                       '"public"."stock_moves" ("company_id", "branch_no");')
     else:
-        assert visits.recommendation.endswith(
-            f"CREATE INDEX `ix_visits_company_id` ON `{erp.database}`.`visits` (`company_id`);")
+        assert visits["fix"] == f"CREATE INDEX `ix_visits_company_id` ON `{erp.database}`.`visits` (`company_id`);"
+    assert erp.group("schema.unindexed_foreign_key").recommendation.endswith(
+        found[next(iter(found))]["fix"])
+
+
+def test_which_partial_index_predicates_serve_every_lookup():
+    """As PostgreSQL prints a predicate (pg_get_expr): only IS NOT NULL on the key's columns,
+    alone or ANDed, implies every `col = value` lookup."""
+    from l4agent.diagnostics.schema.catalog import ForeignKey
+    from l4agent.diagnostics.schema.unindexed_foreign_key import serves_every_lookup
+
+    single = ForeignKey("fk", ("company_id",), None, "companies")
+    pair = ForeignKey("fk", ("company_id", "CompanyBranch"), None, "branches")
+    assert serves_every_lookup("(company_id IS NOT NULL)", single)
+    assert serves_every_lookup('((company_id IS NOT NULL) AND ("CompanyBranch" IS NOT NULL))', pair)
+    assert serves_every_lookup("(company_id IS NOT NULL)", pair)  # one NULL column skips the check too
+    assert not serves_every_lookup("open", single)
+    assert not serves_every_lookup("((company_id IS NOT NULL) OR (open))", single)
+    assert not serves_every_lookup("((company_id IS NOT NULL) AND open)", single)
+    assert not serves_every_lookup("(other_id IS NOT NULL)", single)
+    assert not serves_every_lookup("(company_id IS NULL)", single)
+    assert not serves_every_lookup(None, single)

@@ -23,17 +23,19 @@ erp = planted_fixture(DDL)
 
 
 def test_wide_table_is_found_and_the_narrower_twin_is_not(erp):
-    found = erp.by_object("schema.wide_table")
+    found = erp.members("schema.wide_table")
     assert set(found) == {erp.obj("customer_cards")}
-    finding = found[erp.obj("customer_cards")]
+    finding = erp.group("schema.wide_table")
     assert finding.severity == "info"
-    assert finding.summary == "table has 40 columns"
-    assert finding.evidence["nullable_columns"] == 39
+    assert finding.summary == "1 table with 35 or more columns: customer_cards (40)"
+    assert found[erp.obj("customer_cards")]["nullable_columns"] == 39
     assert "1:1 side tables keyed by id" in finding.recommendation
 
 
-def test_threshold_option(erp):
+def test_threshold_option_and_one_finding_for_both_tables(erp):
     config = replace(erp.config, diagnostics={"schema.wide_table": {"min_columns": 30, "warning_columns": 40}})
-    found = {f.object: f for f in run_diagnostics(config, ["schema.wide_table"]).findings}
-    assert set(found) == {erp.obj("customer_cards"), erp.obj("customer_notes")}
-    assert found[erp.obj("customer_cards")].severity == "warning"
+    [finding] = run_diagnostics(config, ["schema.wide_table"]).findings
+    assert finding.object == erp.database
+    assert finding.severity == "warning"  # the widest member's level
+    assert finding.summary == "2 tables with 30 or more columns: customer_cards (40), customer_notes (34)"
+    assert [m["object"] for m in finding.evidence["tables"]] == [erp.obj("customer_cards"), erp.obj("customer_notes")]

@@ -25,11 +25,12 @@ def test_anonymous_accounts_are_flagged_and_named_ones_are_not(lab):
     with planted(lab, plant, remove):
         result = run_check("security.anonymous_user", {"databases": [target(lab)]})
     found = [(f.severity, f.object, f.recommendation) for f in result.findings]
+    # one finding for the anonymous user, the worst account's severity, each account dropped
     assert found == [
-        ("critical", "''@'%'", "`DROP USER ''@'%';`"),
-        ("warning", "''@'localhost'", "`DROP USER ''@'localhost';`"),
-        ("info", "''@'10.0.0.%'", "`DROP USER ''@'10.0.0.%';`"),
+        ("critical", "''", "`DROP USER ''@'%';` `DROP USER ''@'localhost';` `DROP USER ''@'10.0.0.%';`"),
     ]
+    assert result.findings[0].summary == ("3 anonymous accounts ''@'%', ''@'localhost', ''@'10.0.0.%' (locked): "
+                                          "anyone can log in without a user name")
 
 
 def test_clean_server_has_no_anonymous_accounts(lab):

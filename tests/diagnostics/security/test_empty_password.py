@@ -35,13 +35,38 @@ def test_empty_passwords_are_critical_and_debian_and_clean_accounts_are_not_flag
         result = run_check("security.empty_password", {"databases": [target(lab)]})
     found = [(f.severity, f.object, f.summary, f.recommendation) for f in result.findings]
     assert found == [
-        ("critical", "'nopass'@'%'", "'nopass'@'%' logs in with an empty password (mysql_native_password)",
+        ("critical", "'nopass'", "'nopass'@'%' logs in with an empty password (mysql_native_password)",
          "`ALTER USER 'nopass'@'%' IDENTIFIED BY '<new strong password>';` or, if it is unused, "
          "`DROP USER 'nopass'@'%';`"),
-        ("critical", "'viaor'@'%'", "'viaor'@'%' logs in with an empty password (mysql_native_password)",
+        ("critical", "'viaor'", "'viaor'@'%' logs in with an empty password (mysql_native_password)",
          "`ALTER USER 'viaor'@'%' IDENTIFIED BY '<new strong password>';` or, if it is unused, "
          "`DROP USER 'viaor'@'%';`"),
     ]
+
+
+# (root@127.0.0.1 and root@localhost are the lab's admin accounts: not planted over)
+ROOTS = ["'root'@'%'", "'root'@'10.0.0.%'", "'root'@'192.168.5.5'", "'root'@'::1'"]
+
+
+def test_four_root_accounts_without_a_password_are_one_finding_for_root(lab):
+    # the twin: a named account with a password on the same hosts
+    plant = [f"CREATE USER {account}" for account in ROOTS] + [
+        f"CREATE USER 'app'@'%' IDENTIFIED BY PASSWORD '{HASH}'"]
+    remove = [f"DROP USER IF EXISTS {account}" for account in [*ROOTS, "'app'@'%'"]]
+    with planted(lab, plant, remove):
+        result = run_check("security.empty_password", {"databases": [target(lab)]})
+        remote = run_check("security.root_remote", {"databases": [target(lab)]})
+    [finding] = result.findings
+    assert (finding.severity, finding.object) == ("critical", "'root'")
+    assert finding.summary == ("'root' logs in with an empty password from 4 hosts: '%', '10.0.0.%', "
+                               "'192.168.5.5', '::1' (mysql_native_password)")
+    assert sorted(finding.evidence["accounts"]) == sorted(ROOTS)
+    for account in ROOTS:
+        assert f"`ALTER USER {account} IDENTIFIED BY '<new strong password>';`" in finding.recommendation
+    # root from other hosts: one finding for root too (::1 is local), '%' makes it critical
+    [root] = remote.findings
+    assert (root.severity, root.object) == ("critical", "'root'")
+    assert root.evidence["hosts"] == ["%", "10.0.0.%", "192.168.5.5"]
 
 
 def test_clean_server_with_debian_accounts_is_not_flagged(lab):

@@ -23,15 +23,24 @@ def lab(monkeypatch):
 def test_root_from_any_host_is_critical_from_a_network_warning_local_ones_clean(lab):
     result = run_check("security.root_remote", {"databases": [target(lab)]})
     found = [(f.severity, f.object, f.summary) for f in result.findings]
+    # one finding for root, every remote host in it: '%' makes it critical
     assert found == [
-        ("critical", "'root'@'%'", "root accepts logins from any host"),
-        ("warning", "'root'@'10.0.0.%'", "root accepts logins from 10.0.0.%"),
-        ("warning", "'root'@'192.168.5.5'", "root accepts logins from 192.168.5.5"),
+        ("critical", "'root'", "root accepts logins from 3 remote hosts: any host, 10.0.0.%, 192.168.5.5"),
     ]
-    assert result.findings[0].recommendation.startswith("`DROP USER 'root'@'%';`")
+    assert result.findings[0].evidence["hosts"] == ["%", "10.0.0.%", "192.168.5.5"]
+    assert result.findings[0].recommendation.startswith(
+        "`DROP USER 'root'@'%';` `DROP USER 'root'@'10.0.0.%';` `DROP USER 'root'@'192.168.5.5';`")
 
 
 def test_allowed_root_hosts_are_accepted(lab):
     config = {"databases": [target(lab)],
               "diagnostics": {"security.root_remote": {"allowed_root_hosts": ["10.0.0.%", "192.168.5.5"]}}}
-    assert [f.object for f in run_check("security.root_remote", config).findings] == ["'root'@'%'"]
+    [finding] = run_check("security.root_remote", config).findings
+    assert (finding.object, finding.summary) == ("'root'", "root accepts logins from any host")
+
+
+def test_root_from_a_network_only_is_a_warning(lab):
+    config = {"databases": [target(lab)],
+              "diagnostics": {"security.root_remote": {"allowed_root_hosts": ["%", "192.168.5.5"]}}}
+    [finding] = run_check("security.root_remote", config).findings
+    assert (finding.severity, finding.summary) == ("warning", "root accepts logins from 10.0.0.%")
