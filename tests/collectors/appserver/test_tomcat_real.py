@@ -48,6 +48,14 @@ def connector(status, name: str):
     return found
 
 
+def quiet(server, app) -> None:
+    """Wait until the shared server's app connector has no request in flight: a slow request
+    another test left running would end (and be counted) inside this test's window."""
+    name = server.app_connector_name
+    assert wait_for(lambda: connector(fetch_status(app), name).busy_threads == 0, timeout=30), \
+        "the app connector stayed busy"
+
+
 def wait_for(condition, timeout: float = 10.0, step: float = 0.02):
     deadline = time.monotonic() + timeout
     while True:
@@ -125,6 +133,7 @@ def test_reading_through_a_saturated_connector_waits_for_a_free_thread(real_tomc
 def test_errors_and_requests_are_counted(real_tomcat):
     app = tomcat_app_config(real_tomcat, unique("t10"))
     name = real_tomcat.app_connector_name
+    quiet(real_tomcat, app)
     before = connector(fetch_status(app), name)
     codes = [get(f"{real_tomcat.url}/fail") for _ in range(5)] + [get(f"{real_tomcat.url}/no-such-page")]
     codes += [get(f"{real_tomcat.url}/ok") for _ in range(4)]

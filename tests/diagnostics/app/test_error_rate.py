@@ -126,12 +126,13 @@ def _open_status(app_http) -> str:
 def _window(server, name: str, requests: list[str]):
     """Read the status, send ``requests`` (paths) to the app connector, read again; then judge."""
     from l4agent.collectors.appserver.tomcat import fetch_status
-    from tests.collectors.appserver.test_tomcat_real import connector, get, wait_for
+    from tests.collectors.appserver.test_tomcat_real import connector, get, quiet, wait_for
     from tests.support.tomcat_fixtures import tomcat_app_config, tomcat_app_toml
 
     app = tomcat_app_config(server, name)
     histories = AppHistories()
     history = histories.for_app(name)
+    quiet(server, app)
     first = fetch_status(app)
     history.record_status("tomcat", first)
     before = connector(first, server.app_connector_name).request_count
