@@ -48,6 +48,7 @@ class CoverageLog:
 
     def __init__(self) -> None:
         self._entries: dict[tuple[str, str | None], Coverage] = {}
+        self._errors: list[dict[str, Any]] = []
         self._lock = threading.Lock()
 
     def entry(self, target: str, catalog: str | None = None) -> Coverage:
@@ -79,6 +80,18 @@ class CoverageLog:
             item = {"what": what, "why": why}
             if item not in entry.not_examined:
                 entry.not_examined.append(item)
+
+    def error(self, target: str, what: str, why: str, catalog: str | None = None) -> None:
+        """One error entry for a fault several checks share (a catalog that cannot be read):
+        recorded once however many checks meet it."""
+        item = {"check": what, "target": target, "catalog": catalog, "error": why}
+        with self._lock:
+            if item not in self._errors:
+                self._errors.append(item)
+
+    def errors(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(item) for item in self._errors]
 
     def entries(self) -> list[Coverage]:
         with self._lock:
@@ -113,6 +126,8 @@ def summary_lines(entries: list[Coverage]) -> list[tuple[str, str]]:
             if entry.catalog is not None and any(k != "checks" for k in entry.examined):
                 read_catalogs += 1
             for kind, count in entry.examined.items():
+                if kind == "catalogs" and entry.catalog is not None:
+                    continue  # counted once per catalog entry above
                 totals[kind] = totals.get(kind, 0) + count
             for item in entry.not_examined:
                 whats = reasons.setdefault((entry.catalog, item["why"]), [])

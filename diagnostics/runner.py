@@ -152,6 +152,7 @@ def run_diagnostics(config: Config, prefixes: Sequence[str] = (), target: str | 
         thread.start()
     for thread in threads:
         thread.join()
+    result.errors.extend(result.coverage_log.errors())
     result.findings.sort(key=lambda f: (-SEVERITY_RANK[f.severity], f.target, f.check, f.object))
     result.duration_seconds = time.monotonic() - started
     return result

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from l4agent.diagnostics.base import SEVERITIES, Finding
 from l4agent.diagnostics.coverage import Coverage, summary_lines
-from l4agent.exporters.tables import render_table
+from l4agent.exporters.tables import _clean, render_table
 
 
 def _by_severity(findings: Sequence[Finding]) -> list[tuple[str, list[Finding]]]:
@@ -22,7 +22,7 @@ def _by_severity(findings: Sequence[Finding]) -> list[tuple[str, list[Finding]]]
 def findings_table(findings: Sequence[Finding], errors: Sequence[dict], host: str, duration: float,
                    coverage: Sequence[Coverage] = ()) -> str:
     out = [f"l4agent diagnose on {host}: {len(findings)} finding(s), {len(errors)} error(s) in {duration:.1f}s"]
-    out += [f"coverage {target}: {text}" for target, text in summary_lines(list(coverage))]
+    out += [f"coverage {_clean(target)}: {_clean(text)}" for target, text in summary_lines(list(coverage))]
     for severity, group in _by_severity(findings):
         out.append("")
         out.append(f"== {severity.upper()} ({len(group)}) ==")

@@ -7,7 +7,13 @@ import sys
 
 import click
 
-from l4agent.agent.commands.clikit import EXIT_FAIL_ON, EXIT_UNREACHABLE, EXIT_USAGE, common_options, load_or_exit
+from l4agent.agent.commands.clikit import (
+    EXIT_FAIL_ON,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+    common_options,
+    load_or_exit,
+)
 
 
 @click.command()

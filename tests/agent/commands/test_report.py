@@ -21,13 +21,9 @@ PASSWORD_ENV = "L4T_REPORT_PG_PASSWORD"
 
 
 def local_config(write_config, tmp_path, extra: str = "") -> str:
-    # The capacity checks sample the disk for a trend when there is no history: quickly here.
     return write_config(f"""\
         [agent]
         state_dir = "{tmp_path / 'state'}"
-
-        [diagnostics.capacity]
-        run_interval = "50ms"
         """ + textwrap.dedent(extra))
 
 
