@@ -131,8 +131,9 @@ def summary_lines(entries: list[Coverage]) -> list[tuple[str, str]]:
                 totals[kind] = totals.get(kind, 0) + count
             for item in entry.not_examined:
                 whats = reasons.setdefault((entry.catalog, item["why"]), [])
-                if item["what"] not in whats:
-                    whats.append(item["what"])
+                what = item["what"].strip("()")  # "(connect)" reads as "connect" inside the parentheses
+                if what not in whats:
+                    whats.append(what)
         parts = ([_plural(read_catalogs, "catalogs")] if read_catalogs else [])
         parts += [_plural(count, kind) for kind, count in sorted(totals.items(), key=lambda kv: kv[0] == "checks")]
         text = "examined " + ", ".join(parts) if parts else "nothing examined"
