@@ -391,8 +391,17 @@ def _read(db: Any, engine: str, names: Sequence[str], own: str | None = None, us
         try:
             tables.extend(_read_one(db, engine, statements, name, own, user))
         except (CatalogError, DatabaseError) as exc:
-            failed[name] = str(exc)
+            failed[name] = _why(engine, name, user, str(exc))
     return Catalog(engine, tuple(names), tables, failed)
+
+
+def _why(engine: str, name: str, user: str | None, message: str) -> str:
+    """The reason a catalog could not be read, naming the grant when one is missing."""
+    if engine == "postgresql" and "permission denied for database" in message:
+        who = user or "the monitor"
+        return (f"catalog {name!r}: {who} may not connect to it (permission denied): "
+                f'GRANT CONNECT ON DATABASE "{name}" TO {who}')
+    return message
 
 
 def _read_one(db: Any, engine: str, statements: Mapping[str, str], name: str, own: str | None,
