@@ -2,18 +2,17 @@
 
 Every metric is a :class:`~l4agent.core.samples.MetricSpec` declared at module level beside the
 code that reads it (``LOAD1 = gauge("l4agent_load1", ...)``); the modules below declare them all
-(a test greps the source for ``gauge(``/``counter(`` and fails when one is missing here). Only
-these modules are imported, once, and only when a threshold names a metric.
+(a test greps the source for ``gauge(``/``counter(`` and fails when one is missing here); every
+MetricSpec made registers its name in :mod:`l4agent.core.samples`. The modules are imported
+once, and only when a threshold names a metric.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterable
 from functools import cache
-from typing import Any
 
-from l4agent.core.samples import MetricSpec
+from l4agent.core.samples import declared_metric_names
 
 #: modules that declare MetricSpecs (collectors and the daemon's services)
 METRIC_MODULES: tuple[str, ...] = (
@@ -31,20 +30,14 @@ METRIC_MODULES: tuple[str, ...] = (
 )
 
 
-def _specs(values: Iterable[Any], depth: int = 0) -> Iterable[MetricSpec]:
-    for value in values:
-        if isinstance(value, MetricSpec):
-            yield value
-        elif depth < 2 and isinstance(value, dict):
-            yield from _specs(value.values(), depth + 1)
-        elif depth < 2 and isinstance(value, list | tuple | frozenset | set):
-            yield from _specs(value, depth + 1)
-
-
 @cache
-def exported_metric_names() -> frozenset[str]:
-    names: set[str] = set()
+def _import_declaring_modules() -> None:
     for module_name in METRIC_MODULES:
-        module = importlib.import_module(module_name)
-        names.update(spec.name for spec in _specs(vars(module).values()))
-    return frozenset(names)
+        importlib.import_module(module_name)
+
+
+def exported_metric_names() -> frozenset[str]:
+    """Every metric of the modules above, and any other MetricSpec declared in this process
+    (a collector a test or an extension adds)."""
+    _import_declaring_modules()
+    return declared_metric_names()
