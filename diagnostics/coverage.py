@@ -107,6 +107,15 @@ def _plural(count: int, kind: str) -> str:
     return f"{count} {kind[:-1] if count == 1 and kind.endswith('s') else kind}"
 
 
+def _checks(whats: list[str]) -> str:
+    """The checks sharing one reason: named when few, ``schema.* (8 checks)`` when many of one
+    family."""
+    families = {what.split(".")[0] for what in whats}
+    if len(whats) > 2 and len(families) == 1:
+        return f"{families.pop()}.* ({len(whats)} checks)"
+    return ", ".join(whats)
+
+
 def summary_lines(entries: list[Coverage]) -> list[tuple[str, str]]:
     """One (target, text) per target for people: what was examined, summed over its catalogs,
     then what was not and why, checks sharing a reason named together::
@@ -139,7 +148,7 @@ def summary_lines(entries: list[Coverage]) -> list[tuple[str, str]]:
         text = "examined " + ", ".join(parts) if parts else "nothing examined"
         if reasons:
             text += "; not examined: " + "; ".join(
-                f"{catalog + ' ' if catalog else ''}({', '.join(whats)}): {why}"
+                f"{catalog + ' ' if catalog else ''}({_checks(whats)}): {why}"
                 for (catalog, why), whats in reasons.items())
         lines.append((target, text))
     return lines

@@ -17,10 +17,12 @@ def test_one_line_per_target_sums_catalogs_and_groups_reasons():
     log.not_examined("erp", "schema.wide_table", "catalog 'c' does not exist", "c")
     log.not_examined("erp", "perf.top_query", "performance_schema is OFF")
     log.entry("db1")
+    for check in ("perf.a", "perf.b", "perf.c"):
+        log.not_examined("erp", check, "no grant", "d")
     assert dict(summary_lines(log.entries())) == {
         "db1": "nothing examined",
         "erp": "examined 2 catalogs, 37 tables, 2 checks; not examined: (perf.top_query): performance_schema is OFF; "
-               "c (schema.no_primary_key, schema.wide_table): catalog 'c' does not exist",
+               "c (schema.no_primary_key, schema.wide_table): catalog 'c' does not exist; d (perf.* (3 checks)): no grant",
     }
     assert log.incomplete()
 
