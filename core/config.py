@@ -36,6 +36,8 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 
 #: ``option_problems(check_id_or_family, options)`` -> [(option, message)]
 OptionValidator = Callable[[str, dict[str, Any]], list[tuple[str, str]]]
+#: (metric, check) of a threshold -> (key, problem) pairs: names the agent does not know
+SubjectValidator = Callable[[str | None, str | None], list[tuple[str, str]]]
 
 
 class ConfigError(Exception):
@@ -603,7 +605,8 @@ def _read_probe(problems: Problems, t: TableReader) -> ProbeConfig:
 
 
 def _read_threshold(problems: Problems, t: TableReader, index: int,
-                    builtin_rules: Mapping[str, ThresholdConfig]) -> ThresholdConfig:
+                    builtin_rules: Mapping[str, ThresholdConfig],
+                    subject_problems: SubjectValidator | None = None) -> ThresholdConfig:
     # A rule named like a built-in overrides only the keys it gives.
     name = t.name("name", required=False)
     base = builtin_rules.get(name or "") or ThresholdConfig(name="")
@@ -612,6 +615,9 @@ def _read_threshold(problems: Problems, t: TableReader, index: int,
     check = t.str("check", None if own_subject else base.check)
     if bool(metric) == bool(check):
         problems.add(t.path, "give exactly one of metric or check")
+    elif own_subject and subject_problems is not None:
+        for key, message in subject_problems(metric, check):
+            problems.add(t.key(key), message)
     labels = t.str_map("labels") if "labels" in t.data else dict(base.labels)
     if name is None:
         label_text = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
@@ -719,19 +725,21 @@ def _read_diagnostics(problems: Problems, root: TableReader,
 
 
 def parse_config(data: dict[str, Any], path: str, *, builtin_rules: Mapping[str, ThresholdConfig] = MappingProxyType({}),
-                 option_problems: OptionValidator | None = None) -> Config:
+                 option_problems: OptionValidator | None = None,
+                 subject_problems: SubjectValidator | None = None) -> Config:
     """Build a Config from already-parsed TOML; raise ConfigError listing every problem.
 
     What only the layers above know comes in as arguments, so that reading a config imports no
     check: ``builtin_rules`` (a ``[[thresholds]]`` named like one overrides only the keys it
-    gives) and ``option_problems(check_id, options)`` for ``[diagnostics.<id>]`` tables."""
+    gives), ``option_problems(check_id, options)`` for ``[diagnostics.<id>]`` tables and
+    ``subject_problems(metric, check)`` for the metric or check a ``[[thresholds]]`` names."""
     problems = Problems()
     root = TableReader(problems, data, "")
     agent = _read_agent(problems, root)
     databases = [read_database(problems, t) for t in root.array_of_tables("databases")]
     appservers = [_read_appserver(problems, t) for t in root.array_of_tables("appservers")]
     probes = [_read_probe(problems, t) for t in root.array_of_tables("probes")]
-    thresholds = [_read_threshold(problems, t, i, builtin_rules)
+    thresholds = [_read_threshold(problems, t, i, builtin_rules, subject_problems)
                   for i, t in enumerate(root.array_of_tables("thresholds"))]
     records = _read_records(problems, root)
     sinks = [_read_sink(problems, t, i) for i, t in enumerate(root.array_of_tables("sinks"))]

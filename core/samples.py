@@ -11,6 +11,9 @@ from dataclasses import dataclass
 GAUGE = "gauge"
 COUNTER = "counter"
 
+#: the name of every MetricSpec made in this process (see :func:`declared_metric_names`)
+_DECLARED: set[str] = set()
+
 
 @dataclass(frozen=True, slots=True)
 class MetricSpec:
@@ -26,9 +29,15 @@ class MetricSpec:
     def __post_init__(self) -> None:
         if self.kind == COUNTER and not self.name.endswith("_total"):
             raise ValueError(f"counter {self.name} must end in _total")
+        _DECLARED.add(self.name)
 
     def __call__(self, value: float, **labels: str) -> Sample:
         return Sample(self, labels, float(value))
+
+
+def declared_metric_names() -> frozenset[str]:
+    """Names of the metrics declared so far (by the modules imported so far)."""
+    return frozenset(_DECLARED)
 
 
 def gauge(name: str, help: str) -> MetricSpec:  # noqa: A002 - prometheus' own word

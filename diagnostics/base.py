@@ -121,6 +121,11 @@ class CheckContext:
         exits 3. Raise :class:`NotExamined` instead when the check could not look at all."""
         self.coverage.not_examined(self.target_name, what, why, catalog)
 
+    def error(self, why: str, catalog: str | None = None, what: str | None = None) -> None:
+        """One error entry for a fault that several checks meet (a catalog that cannot be
+        read): the run lists it once. ``what`` defaults to the family's checks ("schema.*")."""
+        self.coverage.error(self.target_name, what or "?", why, catalog)
+
     @property
     def engine(self) -> str:
         return self.target.engine if self.target else HOST

@@ -4,10 +4,13 @@ reads, option values given as durations, and the figures people read in a findin
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from l4agent.core.durations import DurationError, format_duration, parse_duration
-from l4agent.diagnostics.base import Check, CheckContext
+from l4agent.dbaccess.connection import DatabaseError
+from l4agent.diagnostics.base import Check, CheckContext, Finding
+from l4agent.diagnostics.coverage import NotExamined
 
 #: catalogs (databases, MariaDB schemas) that belong to the server, not to the application
 SYSTEM_CATALOGS = {
@@ -21,6 +24,54 @@ def catalogs(ctx: CheckContext) -> list[str | None]:
     """The catalogs a per-catalog check reads one by one: the target's ``databases``, or the
     DSN's own database (None) when none are listed."""
     return list(ctx.target.databases) or [None]
+
+
+def each_catalog(check: Check, ctx: CheckContext,
+                 read: Callable[[str | None], Iterable[Finding]]) -> Iterator[Finding]:
+    """The findings of ``read(catalog)`` for every catalog of :func:`catalogs`, each in
+    isolation: a catalog that fails (database error, :class:`NotExamined`) is one error entry and
+    a ``not_examined`` item for that catalog, and the other catalogs' findings still come out.
+    When every catalog fails the check raises :class:`NotExamined` (the runner's error entry)."""
+    names = catalogs(ctx)
+    failed: dict[str | None, str] = {}
+    for catalog in names:
+        try:
+            found = list(read(catalog))
+        except (DatabaseError, NotExamined) as exc:
+            failed[catalog] = getattr(exc, "why", None) or str(exc)
+            continue
+        ctx.examined("catalogs", 1, catalog=catalog)
+        yield from found
+    if failed and len(failed) == len(names) and len(names) == 1:
+        [(catalog, why)] = failed.items()
+        raise NotExamined(why, catalog)
+    for catalog, why in failed.items():
+        ctx.not_examined(check.id, why, catalog=catalog)
+        ctx.error(why, catalog=catalog, what=check.id)
+
+
+#: MariaDB/MySQL: is performance_schema on, and is a consumer enabled (statements_digest for
+#: statement statistics)? Readable with SELECT on performance_schema.*, which the monitor has.
+PERFORMANCE_SCHEMA = """
+SELECT @@performance_schema AS performance_schema_on,
+       (SELECT MAX(CASE WHEN enabled = 'YES' THEN 1 ELSE 0 END) FROM performance_schema.setup_consumers
+        WHERE name = ?) AS consumer_on
+"""
+
+
+def require_performance_schema(check: Check, ctx: CheckContext, consumer: str | None = None) -> None:
+    """Raise :class:`NotExamined` when the statistics ``check`` reads on MariaDB/MySQL are not
+    collected: performance_schema OFF (MariaDB's default) or ``consumer`` disabled. Empty tables
+    would otherwise read as "nothing to report". ``check.queries["mysql"]["performance_schema"]``
+    is :data:`PERFORMANCE_SCHEMA`."""
+    row = ctx.query(check, "performance_schema", [consumer or ""])[0]
+    if not truthy(row["performance_schema_on"]):
+        raise NotExamined("performance_schema is OFF (set performance_schema = ON in the server's "
+                          "configuration and restart it)")
+    if consumer and not truthy(row["consumer_on"]):
+        option = "performance-schema-consumer-" + consumer.replace("_", "-")
+        raise NotExamined(f"performance_schema consumer {consumer} is disabled (set {option} = ON in the "
+                          "server's configuration)")
 
 
 def in_scope(ctx: CheckContext, catalog: str | None) -> bool:

@@ -88,6 +88,11 @@ def all_checks() -> tuple[Check, ...]:
     return tuple(checks)
 
 
+def check_ids() -> frozenset[str]:
+    """Every check id, without importing a check (an id is its module path)."""
+    return frozenset(name.removeprefix(_PACKAGE) for name in CHECK_MODULES)
+
+
 def checks_under(key: str) -> tuple[Check, ...]:
     """The check ``key`` or the checks of family ``key``, importing only their modules (a check's
     id is its module path under ``l4agent.diagnostics``)."""

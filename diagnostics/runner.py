@@ -76,7 +76,9 @@ def _enabled(check: Check, config: Config) -> bool:
 
 
 def _run_checks(checks: Sequence[Check], ctx_for: Callable[[Check], CheckContext], target_name: str,
-                result: DiagnoseResult, lock: threading.Lock) -> None:
+                result: DiagnoseResult, lock: threading.Lock, in_daemon: bool = False) -> None:
+    # A one-shot run prints its errors in its output: logging them too would print each fault twice.
+    fault_level = logging.WARNING if in_daemon else logging.DEBUG
     for check in checks:
         started = time.monotonic()
         ctx = ctx_for(check)
@@ -84,14 +86,14 @@ def _run_checks(checks: Sequence[Check], ctx_for: Callable[[Check], CheckContext
             findings = list(check.run(ctx))
         except NotExamined as exc:
             message = redact(exc.why)
-            log.info("check %s on %s could not look: %s", check.id, target_name, message)
+            log.log(fault_level, "check %s on %s could not look: %s", check.id, target_name, message)
             ctx.not_examined(check.id, message, exc.catalog)
             with lock:
                 result.errors.append({"check": check.id, "target": target_name, "error": message})
             continue
         except Exception as exc:  # noqa: BLE001 - one check never ends the run
             message = redact(str(exc) or type(exc).__name__)
-            log.warning("check %s on %s failed: %s", check.id, target_name, message)
+            log.log(fault_level, "check %s on %s failed: %s", check.id, target_name, message)
             log.debug("check %s traceback", check.id, exc_info=True)
             ctx.not_examined(check.id, message)
             with lock:
@@ -99,6 +101,7 @@ def _run_checks(checks: Sequence[Check], ctx_for: Callable[[Check], CheckContext
             continue
         log.debug("check %s on %s: %d finding(s) in %.2fs", check.id, target_name, len(findings),
                   time.monotonic() - started)
+        result.coverage_log.count(target_name, "checks", 1)
         with lock:
             result.findings.extend(findings)
 
@@ -129,7 +132,7 @@ def run_diagnostics(config: Config, prefixes: Sequence[str] = (), target: str | 
                                 in_daemon=in_daemon, app_histories=app_histories, coverage=result.coverage_log,
                                 measurements=result.measurements)
 
-        threads.append(threading.Thread(target=_run_checks, args=(host_checks, host_ctx, host, result, lock),
+        threads.append(threading.Thread(target=_run_checks, args=(host_checks, host_ctx, host, result, lock, in_daemon),
                                         name="diagnose-host", daemon=True))
 
     databases = [db for db in config.databases if target is None or db.name == target]
@@ -149,6 +152,7 @@ def run_diagnostics(config: Config, prefixes: Sequence[str] = (), target: str | 
         thread.start()
     for thread in threads:
         thread.join()
+    result.errors.extend(result.coverage_log.errors())
     result.findings.sort(key=lambda f: (-SEVERITY_RANK[f.severity], f.target, f.check, f.object))
     result.duration_seconds = time.monotonic() - started
     return result
@@ -173,6 +177,6 @@ def _run_target(config: Config, database: DatabaseConfig, checks: Sequence[Check
                                 state_dir=config.agent.state_dir, in_daemon=in_daemon,
                                 coverage=result.coverage_log, measurements=result.measurements)
 
-        _run_checks(checks, ctx_for, database.name, result, lock)
+        _run_checks(checks, ctx_for, database.name, result, lock, in_daemon)
     finally:
         db.close()

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from l4agent.diagnostics.base import SEVERITIES, Finding
-from l4agent.exporters.tables import render_table
+from l4agent.diagnostics.coverage import Coverage, summary_lines
+from l4agent.exporters.tables import _clean, render_table
 
 
 def _by_severity(findings: Sequence[Finding]) -> list[tuple[str, list[Finding]]]:
@@ -18,8 +19,10 @@ def _by_severity(findings: Sequence[Finding]) -> list[tuple[str, list[Finding]]]
     return groups
 
 
-def findings_table(findings: Sequence[Finding], errors: Sequence[dict], host: str, duration: float) -> str:
+def findings_table(findings: Sequence[Finding], errors: Sequence[dict], host: str, duration: float,
+                   coverage: Sequence[Coverage] = ()) -> str:
     out = [f"l4agent diagnose on {host}: {len(findings)} finding(s), {len(errors)} error(s) in {duration:.1f}s"]
+    out += [f"coverage {_clean(target)}: {_clean(text)}" for target, text in summary_lines(list(coverage))]
     for severity, group in _by_severity(findings):
         out.append("")
         out.append(f"== {severity.upper()} ({len(group)}) ==")
@@ -36,7 +39,8 @@ def findings_table(findings: Sequence[Finding], errors: Sequence[dict], host: st
                                 max_width=120))
     if not findings and not errors:
         out.append("")
-        out.append("nothing to report")
+        examined = not coverage or any(c.examined for c in coverage)
+        out.append("nothing to report" if examined else "nothing was examined")
     return "\n".join(out)
 
 
@@ -51,8 +55,13 @@ def md_escape(text: object) -> str:
     return " ".join(value.split())
 
 
-def findings_markdown(findings: Sequence[Finding], errors: Sequence[dict], host: str, started_at: str) -> str:
+def findings_markdown(findings: Sequence[Finding], errors: Sequence[dict], host: str, started_at: str,
+                      coverage: Sequence[Coverage] = ()) -> str:
     out = [f"## l4agent diagnose: {md_escape(host)} ({started_at})", ""]
+    lines = summary_lines(list(coverage))
+    if lines:
+        out += [f"- coverage {md_escape(target)}: {md_escape(text)}" for target, text in lines]
+        out.append("")
     if not findings:
         out.append("No findings.")
     for severity, group in _by_severity(findings):

@@ -7,7 +7,13 @@ import sys
 
 import click
 
-from l4agent.agent.commands.clikit import EXIT_FAIL_ON, EXIT_UNREACHABLE, common_options, load_or_exit
+from l4agent.agent.commands.clikit import (
+    EXIT_FAIL_ON,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+    common_options,
+    load_or_exit,
+)
 
 
 @click.command()
@@ -46,20 +52,46 @@ def diagnose(config_path: str | None, prefixes: tuple[str, ...], target: str | N
                                 [(c.id, ",".join(sorted(c.engines)), c.title) for c in select(prefixes)], max_width=90))
         return
     config = load_or_exit(config_path)
+    unknown = unknown_names(config, prefixes, target)
+    if unknown:
+        for line in unknown:
+            click.echo(f"usage error: {line}", err=True)
+        sys.exit(EXIT_USAGE)
     result = run_diagnostics(config, prefixes, target)
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), indent=1))
+        # The JSON carries every error; one line on stderr says so to a person watching a script.
+        if result.incomplete:
+            click.echo(f"diagnose incomplete: {len(result.errors)} error(s); see \"errors\" and \"coverage\"",
+                       err=True)
     elif fmt == "markdown":
         from l4agent.exporters.findings import findings_markdown
 
-        click.echo(findings_markdown(result.findings, result.errors, result.host, result.started_at), nl=False)
+        click.echo(findings_markdown(result.findings, result.errors, result.host, result.started_at,
+                                     coverage=result.coverage), nl=False)
     else:
         from l4agent.exporters.findings import findings_table
 
-        click.echo(findings_table(result.findings, result.errors, result.host, result.duration_seconds))
-    for error in result.errors:
-        click.echo(f"error: {error.get('target') or ''} {error.get('check') or '(connect)'}: {error['error']}", err=True)
+        click.echo(findings_table(result.findings, result.errors, result.host, result.duration_seconds,
+                                  coverage=result.coverage))
     if fail_on and any(SEVERITY_RANK[f.severity] >= SEVERITY_RANK[fail_on] for f in result.findings):
         sys.exit(EXIT_FAIL_ON)
-    if result.unreachable:
+    if result.incomplete:
         sys.exit(EXIT_UNREACHABLE)
+
+
+def unknown_names(config, prefixes: tuple[str, ...], target: str | None) -> list[str]:
+    """One line per ``--check`` prefix that matches no check and per ``--target`` that names
+    nothing configured (exit 2: a typo must not read as "nothing to report")."""
+    from l4agent.collectors.registry import host_name
+    from l4agent.diagnostics.base import HOST
+    from l4agent.diagnostics.registry import select
+
+    lines = [f"--check {p!r} matches no check (l4agent diagnose --list shows them)"
+             for p in prefixes if not select((p,))]
+    if target is not None:
+        known = {db.name for db in config.databases} | {HOST, host_name(config)}
+        if target not in known:
+            names = ", ".join(sorted(known))
+            lines.append(f"--target {target!r} names no target (configured: {names})")
+    return lines

@@ -136,5 +136,5 @@ def report(config_path: str | None, fmt: str, output: str | None, since: float |
 
     if fail_on and VERDICT_RANK[result.verdict] >= VERDICT_RANK[fail_on]:
         sys.exit(EXIT_FAIL_ON)
-    if result.unreachable or mail_failed:
+    if result.incomplete or mail_failed:
         sys.exit(EXIT_UNREACHABLE)

@@ -302,6 +302,8 @@ def checks_that_ran(config: Config, result) -> set[tuple[str, str]]:
     from l4agent.diagnostics.registry import all_checks
 
     failed = {(error.get("check"), error.get("target")) for error in result.errors}
+    # a check that could not look at one catalog did not re-test the findings there
+    failed |= {(item["what"], entry.target) for entry in getattr(result, "coverage", ()) for item in entry.not_examined}
     unreachable = set(result.unreachable)
     ran: set[tuple[str, str]] = set()
     for check in all_checks():

@@ -210,7 +210,9 @@ class DatabaseCollector(Collector):
 
     def _backup_dir_samples(self) -> Iterator[Sample | Problem]:
         """Age of the newest file in each ``backup_dirs`` folder (type="file"), rescanned every
-        few minutes; a folder that cannot be read or holds no file is one error entry."""
+        few minutes; a folder that cannot be read is one error entry. An empty folder is no
+        collection fault (the database answered, the folder was read): it has no age sample,
+        and ``backup.dir_stale`` reports it as a finding."""
         for folder in self.database.backup_dirs:
             now = time.monotonic()
             cached = self._dir_cache.get(folder)
@@ -224,7 +226,6 @@ class DatabaseCollector(Collector):
                     continue
             newest = cached[1]
             if newest is None:
-                yield Problem(f"database {self.target!r}: backup_dirs: no backup file in {folder}")
                 continue
             yield metrics.BACKUP_AGE(round(max(0.0, time.time() - newest.mtime), 3), database=self.target,
                                      catalog=metrics.ALL_CATALOGS, type="file", path=folder)

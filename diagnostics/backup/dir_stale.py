@@ -27,6 +27,7 @@ class BackupDirStale(Check):
 
     def run(self, ctx: CheckContext) -> Iterator[Finding]:
         rpo = ctx.target.rpo
+        ctx.examined("backup_dirs", len(ctx.target.backup_dirs))
         for directory in ctx.target.backup_dirs:
             try:
                 newest = newest_file(directory)

@@ -42,7 +42,9 @@ class NeverBackedUp(Check):
 
     def run(self, ctx: CheckContext) -> Iterator[Finding]:
         rpo = ctx.target.rpo
-        for row in ctx.query(self, "databases"):
+        rows = ctx.query(self, "databases")
+        ctx.examined("backups", len(rows))
+        for row in rows:
             if row["backup_finish_date"] is not None or not backed_up_here(ctx, row):
                 continue
             existed = age_seconds(row["server_time"], row["create_date"])

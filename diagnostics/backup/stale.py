@@ -52,7 +52,9 @@ class StaleBackup(Check):
 
     def run(self, ctx: CheckContext) -> Iterator[Finding]:
         rpo = ctx.target.rpo
-        for row in ctx.query(self, "newest_backups"):
+        rows = ctx.query(self, "newest_backups")
+        ctx.examined("backups", len(rows))
+        for row in rows:
             if not backed_up_here(ctx, row):
                 continue
             backup_age = age_seconds(row["server_time"], row["backup_finish_date"])

@@ -4,8 +4,8 @@ Why it matters: a database that cannot extend its files stops taking writes, wha
 rest of the disk looks like (SQL Server files have MAXSIZE and growth settings).
 
 Logic: fit a line through the catalog's size (``l4agent_database_size_bytes{database,catalog}``
-in the daemon's history, the last ``window``), or through sizes read during this run when there
-is no usable history; days = room now / growth per day. Room:
+in the daemon's history, the last ``window``; never sizes read during the run); days = room now /
+growth per day. With less than ``min_history`` of history, one info finding says so. Room:
 - SQL Server: per data file, up to its MAXSIZE (nothing when autogrowth is off), and never more
   than its volume's free space (sys.dm_os_volume_stats; needs VIEW SERVER STATE);
 - PostgreSQL, MariaDB: free space of the filesystem holding the data: the target's
@@ -30,7 +30,7 @@ from l4agent.core.units import format_bytes
 from l4agent.dbaccess.connection import DatabaseError, dsn_value
 from l4agent.dbaccess.values import number
 from l4agent.diagnostics.base import Check, CheckContext, Finding
-from l4agent.diagnostics.capacity.forecast import DAY, DEFAULTS, Settings, forecast, sample_during_run
+from l4agent.diagnostics.capacity.forecast import DAY, DEFAULTS, Settings, forecast, too_little_history
 from l4agent.diagnostics.schema.catalog import catalog_names
 
 QUERIES = {
@@ -126,19 +126,22 @@ class DatabaseGrowthForecast(Check):
         sizes, rooms = self._measure(ctx, catalogs)
         history = History.existing(ctx.state_dir)
         series: dict[str, tuple[list[tuple[float, float]], str]] = {}
+        short: dict[str, list[tuple[float, float]]] = {}
         try:
             for catalog in catalogs:
                 labels = {"database": ctx.target.name, "catalog": catalog}
                 points = history.points(DB_SIZE, labels, since=now - settings.window) if history else []
                 if settings.usable_history(points):
                     series[catalog] = (points, "history")
+                elif rooms.get(catalog) is not None:
+                    short[catalog] = points
         finally:
             if history is not None:
                 history.close()
-        missing = [c for c in catalogs if c not in series and rooms.get(c) is not None]
-        if missing and not ctx.in_daemon:  # serve waits for its history rather than guess from seconds
-            for catalog, points in sample_during_run(settings, lambda: self._sizes(ctx, missing)).items():
-                series[catalog] = (points, "run")
+        for catalog in catalogs:
+            ctx.examined("catalogs", 1, catalog=catalog)
+        if short:
+            yield too_little_history(self, ctx, settings, ctx.target.name, f"{len(short)} catalog(s)", short)
 
         for catalog in catalogs:
             room = rooms.get(catalog)

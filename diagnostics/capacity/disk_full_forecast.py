@@ -4,9 +4,9 @@ Why it matters: a full data or log volume stops the database and the application
 a trend seen weeks ahead is a planned change instead of an outage.
 
 Logic: for each real filesystem (as the OS collector sees them), fit a line through its free
-bytes (``l4agent_filesystem_free_bytes`` in the daemon's history, the last ``window``), or
-through samples taken during this run when there is no usable history; days until full = free
-bytes now / bytes consumed per day. Reported only inside ``horizon`` (30d); critical inside
+bytes (``l4agent_filesystem_free_bytes`` in the daemon's history, the last ``window``; never
+samples taken during the run); days until full = free bytes now / bytes consumed per day. With
+less than ``min_history`` of history, one info finding says so and nothing is forecast. Reported only inside ``horizon`` (30d); critical inside
 ``critical_within`` (7d). Options: see ``forecast.DEFAULTS``.
 """
 
@@ -24,7 +24,7 @@ from l4agent.collectors.system import is_real_filesystem
 from l4agent.core.history import FS_FREE, History
 from l4agent.core.units import format_bytes
 from l4agent.diagnostics.base import HOST, Check, CheckContext, Finding
-from l4agent.diagnostics.capacity.forecast import DAY, DEFAULTS, Settings, forecast, sample_during_run
+from l4agent.diagnostics.capacity.forecast import DAY, DEFAULTS, Settings, forecast, too_little_history
 
 
 @dataclass(frozen=True)
@@ -77,19 +77,20 @@ class DiskFullForecast(Check):
         history = History.existing(ctx.state_dir)
         # consumption is falling free space: fit the negated free bytes
         series: dict[str, tuple[list[tuple[float, float]], str]] = {}
+        short: dict[str, list[tuple[float, float]]] = {}
         try:
             for mountpoint in mounts:
                 points = history.points(FS_FREE, {"mountpoint": mountpoint}, since=now - settings.window) if history else []
                 if settings.usable_history(points):
                     series[mountpoint] = ([(t, -v) for t, v in points], "history")
+                else:
+                    short[mountpoint] = points
         finally:
             if history is not None:
                 history.close()
-        missing = [m for m in mounts if m not in series]
-        if missing and not ctx.in_daemon:  # serve waits for its history rather than guess from seconds
-            sampled = sample_during_run(settings, lambda: free_bytes(missing))
-            for mountpoint, points in sampled.items():
-                series[mountpoint] = ([(t, -v) for t, v in points], "run")
+        ctx.examined("filesystems", len(mounts))
+        if short:
+            yield too_little_history(self, ctx, settings, "filesystems", f"{len(short)} filesystem(s)", short)
 
         for mountpoint, (points, source) in sorted(series.items()):
             fs = mounts[mountpoint]

@@ -2,23 +2,22 @@
 choice between the daemon's history and samples taken during the run, and the options.
 
 A forecast is "days until the room runs out at the fitted rate": room / slope. It is made only
-from ``min_points`` points or more whose fit explains the data (R² >= ``min_r2``); history
-counts when it spans ``min_span`` or more within the last ``window``, otherwise the check
-samples ``run_samples`` times, ``run_interval`` apart, during the run (and says so). A rate seen
-for seconds says nothing about weeks: such a forecast is reported only within ``run_horizon``
-(a runaway log filling the disk today, not a slow trend).
+from the history the daemon keeps (``serve`` records a sample every interval): ``min_points``
+points or more spanning ``min_history`` (6h) or more within the last ``window``, whose fit
+explains the data (R² >= ``min_r2``). A rate seen for seconds says nothing about weeks, so a
+``diagnose`` never samples during its run: below ``min_history`` the check says so in one info
+finding ("not enough history yet (N samples over S)") and forecasts nothing.
 """
 
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from l4agent.core.durations import format_duration
-from l4agent.diagnostics.base import Check, CheckContext
+from l4agent.diagnostics.base import Check, CheckContext, Finding
 from l4agent.diagnostics.checkkit import seconds_option
 
 DAY = 86400.0
@@ -28,11 +27,8 @@ DEFAULTS: Mapping[str, Any] = {
     "critical_within": "7d",  # critical when full within this, else warning
     "window": "14d",  # history older than this is not fitted
     "min_points": 3,
-    "min_span": "1h",  # shorter history is not trusted: samples are taken during the run
+    "min_history": "6h",  # shorter history is no evidence: no forecast, an info finding instead
     "min_r2": 0.5,  # a fit explaining less of the variation is noise, not a trend
-    "run_samples": 3,
-    "run_interval": "1s",
-    "run_horizon": "1d",  # forecasts from samples taken during the run reach no further
 }
 
 
@@ -87,49 +83,49 @@ class Settings:
     critical_within: float
     window: float
     min_points: int
-    min_span: float
+    min_history: float
     min_r2: float
-    run_samples: int
-    run_interval: float
-    run_horizon: float = DAY
 
     @classmethod
     def of(cls, check: Check, ctx: CheckContext) -> Settings:
         o = ctx.options
         return cls(seconds_option(check, ctx, "horizon"), seconds_option(check, ctx, "critical_within"),
-                   seconds_option(check, ctx, "window"), int(o["min_points"]), seconds_option(check, ctx, "min_span"),
-                   float(o["min_r2"]), int(o["run_samples"]), seconds_option(check, ctx, "run_interval"),
-                   seconds_option(check, ctx, "run_horizon"))
+                   seconds_option(check, ctx, "window"), int(o["min_points"]),
+                   seconds_option(check, ctx, "min_history"), float(o["min_r2"]))
 
     def usable_history(self, points: Sequence[tuple[float, float]]) -> bool:
-        return len(points) >= self.min_points and points[-1][0] - points[0][0] >= self.min_span
+        return len(points) >= self.min_points and points[-1][0] - points[0][0] >= self.min_history
 
 
-def sample_during_run(settings: Settings, read: Callable[[], Mapping[Any, float]]) -> dict[Any, list[tuple[float, float]]]:
-    """Call ``read()`` (key -> value now) ``run_samples`` times, ``run_interval`` apart; the
-    points per key. One loop for every key, so the run waits once, not once per filesystem."""
-    series: dict[Any, list[tuple[float, float]]] = {}
-    for number in range(max(0, settings.run_samples)):
-        if number:
-            time.sleep(settings.run_interval)
-        now = time.time()
-        for key, value in read().items():
-            series.setdefault(key, []).append((now, value))
-    return series
+def too_little_history(check: Check, ctx: CheckContext, settings: Settings, obj: str, what: str,
+                       series: Mapping[str, Sequence[tuple[float, float]]]) -> Finding:
+    """The one info finding of a check whose ``series`` (name -> points) are all too short:
+    ``not enough history yet (N samples over S)``, N and S of the longest series."""
+    longest = max(series.values(), key=len, default=[])
+    span = longest[-1][0] - longest[0][0] if len(longest) > 1 else 0.0
+    names = sorted(series)
+    return check.finding(
+        ctx, "info", obj,
+        f"not enough history yet ({len(longest)} samples over {format_duration(span) if span > 0 else '0s'}) "
+        f"to forecast {what}: "
+        f"needs {settings.min_points} samples over {format_duration(settings.min_history)}",
+        "keep l4agent serve running (it records the history forecasts are made from), or lower "
+        f"[diagnostics.{check.id}] min_history",
+        samples=len(longest), span_seconds=round(span, 1), min_history=format_duration(settings.min_history),
+        history=f"{ctx.state_dir}" if ctx.state_dir else "no state_dir", not_forecast=names)
 
 
 @dataclass(frozen=True)
 class Forecast:
     fit: Fit
     days: float  # until the room is used up at the fitted rate
-    source: str  # "history" or "run"
+    source: str  # "history"
 
     def severity(self, settings: Settings) -> str:
         return "critical" if self.days * DAY <= settings.critical_within else "warning"
 
     def evidence(self, state_dir: str | None) -> dict[str, Any]:
-        source = (f"history in {state_dir}" if self.source == "history" else
-                  "samples taken during this diagnose run (no usable history yet: a short-term rate)")
+        source = f"history in {state_dir}"
         return {
             "days_until_full": round(self.days, 2),
             "growth_bytes_per_day": round(self.fit.per_day),
@@ -141,9 +137,8 @@ class Forecast:
         }
 
     def basis(self) -> str:
-        """``fit of 96 samples over 2d`` for a summary."""
-        where = "history" if self.source == "history" else "this run"
-        return f"fit of {self.fit.count} samples over {format_duration(self.fit.span)} from {where}"
+        """``fit of 96 samples over 2d from history`` for a summary."""
+        return f"fit of {self.fit.count} samples over {format_duration(self.fit.span)} from {self.source}"
 
 
 def forecast(points: Sequence[tuple[float, float]], room: float, settings: Settings, source: str) -> Forecast | None:
@@ -156,7 +151,6 @@ def forecast(points: Sequence[tuple[float, float]], room: float, settings: Setti
     if fit is None or fit.slope <= 0 or fit.r2 < settings.min_r2:
         return None
     days = max(0.0, room) / fit.per_day
-    horizon = settings.horizon if source == "history" else min(settings.horizon, settings.run_horizon)
-    if not math.isfinite(days) or days * DAY > horizon:
+    if not math.isfinite(days) or days * DAY > settings.horizon:
         return None
     return Forecast(fit, days, source)

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 from l4agent.dbaccess.values import number
 from l4agent.diagnostics.base import Check, CheckContext, Finding
-from l4agent.diagnostics.checkkit import catalogs, qualified
+from l4agent.diagnostics.checkkit import each_catalog, qualified
 
 # Run in each catalog (DB_ID() of the current database); documented columns of the DMV.
 MSSQL_FRAGMENTED = """
@@ -46,7 +46,7 @@ class IndexFragmentation(Check):
     def run(self, ctx: CheckContext) -> Iterator[Finding]:
         reorganize_at = number(ctx.options["reorganize_percent"])
         rebuild_above = number(ctx.options["rebuild_percent"])
-        for catalog in catalogs(ctx):
+        def read(catalog: str | None) -> Iterator[Finding]:
             rows = ctx.query(self, "fragmented", [int(ctx.options["min_pages"]), reorganize_at], catalog=catalog)
             for row in rows:
                 percent = number(row["avg_fragmentation_in_percent"])
@@ -69,3 +69,5 @@ class IndexFragmentation(Check):
                     fragment_count=row.get("fragment_count"), index_type_desc=row.get("index_type_desc"),
                     partition_number=partition,
                 )
+
+        yield from each_catalog(self, ctx, read)

@@ -15,7 +15,14 @@ from typing import Any
 from l4agent.dbaccess.connection import DatabaseError
 from l4agent.dbaccess.values import number
 from l4agent.diagnostics.base import Check, CheckContext, Finding
-from l4agent.diagnostics.checkkit import catalogs, first_line, in_scope, qualified
+from l4agent.diagnostics.checkkit import (
+    PERFORMANCE_SCHEMA,
+    each_catalog,
+    first_line,
+    in_scope,
+    qualified,
+    require_performance_schema,
+)
 
 # Documented columns of sys.dm_db_missing_index_details / _groups / _group_stats; the server
 # already bracket-quotes `statement` and the column lists. database_id > 4: user databases.
@@ -105,7 +112,8 @@ class MissingIndex(Check):
     queries = {
         "mssql": {"suggestions": MSSQL_SUGGESTIONS},
         "postgresql": {"scanned_tables": POSTGRESQL_SCANNED_TABLES, "statements": POSTGRESQL_STATEMENTS},
-        "mysql": {"scanned_tables": MYSQL_SCANNED_TABLES, "statements": MYSQL_STATEMENTS},
+        "mysql": {"scanned_tables": MYSQL_SCANNED_TABLES, "statements": MYSQL_STATEMENTS,
+                  "performance_schema": PERFORMANCE_SCHEMA},
     }
     defaults = {
         "top_n": 20,  # findings per target at most
@@ -123,8 +131,7 @@ class MissingIndex(Check):
         if ctx.engine == "mssql":
             yield from self._mssql(ctx, top_n)
         elif ctx.engine == "postgresql":
-            for catalog in catalogs(ctx):
-                yield from self._postgresql(ctx, catalog, top_n)
+            yield from each_catalog(self, ctx, lambda catalog: self._postgresql(ctx, catalog, top_n))
         else:
             yield from self._mysql(ctx, top_n)
 
@@ -194,6 +201,7 @@ class MissingIndex(Check):
     # -- MariaDB / MySQL ---------------------------------------------------------------------
 
     def _mysql(self, ctx: CheckContext, top_n: int) -> Iterator[Finding]:
+        require_performance_schema(self, ctx)
         rows = ctx.query(self, "scanned_tables", [int(ctx.options["min_full_scan_rows"]), top_n * 3])
         flagged = []
         for row in rows:

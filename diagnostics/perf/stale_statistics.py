@@ -15,7 +15,7 @@ from typing import Any
 
 from l4agent.dbaccess.values import number
 from l4agent.diagnostics.base import Check, CheckContext, Finding
-from l4agent.diagnostics.checkkit import age, catalogs, qualified
+from l4agent.diagnostics.checkkit import age, each_catalog, qualified
 
 POSTGRESQL_MODIFIED = """
 SELECT current_database() AS catalog_name, t.schemaname, t.relname, t.n_live_tup, t.n_mod_since_analyze,
@@ -68,11 +68,12 @@ class StaleStatistics(Check):
 
     def run(self, ctx: CheckContext) -> Iterator[Finding]:
         top_n = max(1, min(200, int(ctx.options["top_n"])))
-        for catalog in catalogs(ctx):
+        def read(catalog: str | None) -> Iterator[Finding]:
             if ctx.engine == "postgresql":
-                yield from self._postgresql(ctx, catalog, top_n)
-            else:
-                yield from self._mssql(ctx, catalog, top_n)
+                return self._postgresql(ctx, catalog, top_n)
+            return self._mssql(ctx, catalog, top_n)
+
+        yield from each_catalog(self, ctx, read)
 
     def _postgresql(self, ctx: CheckContext, catalog: str | None, top_n: int) -> Iterator[Finding]:
         rows = ctx.query(self, "modified", [int(ctx.options["min_modified_rows"]), top_n * 5], catalog=catalog)

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 from l4agent.dbaccess.values import number
 from l4agent.diagnostics.base import Check, CheckContext, Finding
-from l4agent.diagnostics.checkkit import age, catalogs, in_scope, qualified
+from l4agent.diagnostics.checkkit import age, each_catalog, in_scope, qualified
 
 POSTGRESQL_DEAD_TUPLES = """
 SELECT current_database() AS catalog_name, t.schemaname, t.relname, t.n_live_tup, t.n_dead_tup,
@@ -74,8 +74,7 @@ class TableBloat(Check):
     def run(self, ctx: CheckContext) -> Iterator[Finding]:
         top_n = max(1, min(200, int(ctx.options["top_n"])))
         if ctx.engine == "postgresql":
-            for catalog in catalogs(ctx):
-                yield from self._postgresql(ctx, catalog, top_n)
+            yield from each_catalog(self, ctx, lambda catalog: self._postgresql(ctx, catalog, top_n))
         else:
             yield from self._mysql(ctx, top_n)
 

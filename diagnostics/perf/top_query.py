@@ -15,7 +15,14 @@ from typing import Any
 from l4agent.dbaccess.connection import DatabaseError
 from l4agent.dbaccess.values import number
 from l4agent.diagnostics.base import Check, CheckContext, Finding
-from l4agent.diagnostics.checkkit import age, first_line, in_scope, qualified
+from l4agent.diagnostics.checkkit import (
+    PERFORMANCE_SCHEMA,
+    age,
+    first_line,
+    in_scope,
+    qualified,
+    require_performance_schema,
+)
 
 # total_elapsed_time / total_worker_time are microseconds, total_logical_reads 8 KB pages.
 # One sample text per query_hash: the statement of its costliest cached plan.
@@ -138,7 +145,7 @@ class TopQuery(Check):
     queries = {
         "mssql": {"ranked": MSSQL_RANKED},
         "postgresql": {"ranked": POSTGRESQL_RANKED},
-        "mysql": {"ranked": MYSQL_RANKED},
+        "mysql": {"ranked": MYSQL_RANKED, "performance_schema": PERFORMANCE_SCHEMA},
     }
     defaults = {
         "top_n": 10,  # statements per ranking (time, CPU, reads); at most 100
@@ -151,6 +158,8 @@ class TopQuery(Check):
 
     def run(self, ctx: CheckContext) -> Iterator[Finding]:
         top_n = max(1, min(100, int(ctx.options["top_n"])))
+        if ctx.engine == "mysql":
+            require_performance_schema(self, ctx, "statements_digest")
         rankings = 3 if ctx.engine == "mssql" else 2
         # The server ranks all its statements; candidates beyond top_n leave room for statements
         # of catalogs outside this target's scope, which are dropped before ranking again here.
@@ -164,6 +173,7 @@ class TopQuery(Check):
                                     "database", exc.kind) from None
             raise
         statements = [s for s in (_normalized(ctx.engine, row) for row in rows) if in_scope(ctx, s["catalog"])]
+        ctx.examined("statements", len(rows))
         for key, rank in (("total_ms", "time_rank"), ("cpu_ms", "cpu_rank"), ("reads", "reads_rank")):
             if rank == "cpu_rank" and ctx.engine != "mssql":
                 continue

@@ -14,7 +14,14 @@ from typing import Any
 
 from l4agent.dbaccess.values import number
 from l4agent.diagnostics.base import Check, CheckContext, Finding
-from l4agent.diagnostics.checkkit import age, catalogs, in_scope, qualified, seconds_option, truthy
+from l4agent.diagnostics.checkkit import (
+    age,
+    each_catalog,
+    in_scope,
+    qualified,
+    seconds_option,
+    truthy,
+)
 
 POSTGRESQL_STATS_AGE = """
 SELECT EXTRACT(EPOCH FROM now() - COALESCE(d.stats_reset, pg_postmaster_start_time())) AS stats_age_seconds,
@@ -118,15 +125,17 @@ class UnusedIndex(Check):
         if ctx.engine == "mysql":
             yield from self._mysql(ctx, min_age, top_n)
             return
-        for catalog in catalogs(ctx):
+        def read(catalog: str | None) -> Iterator[Finding]:
             stats = ctx.query(self, "stats_age", catalog=catalog)
             stats_age = number(stats[0]["stats_age_seconds"]) if stats else 0.0
             if stats_age < min_age:
-                continue  # too young to mean anything
+                return  # too young to mean anything
             params = [int(ctx.options["min_index_bytes"])] + ([top_n] if ctx.engine == "postgresql" else [])
             rows = ctx.query(self, "unused", params, catalog=catalog)[:top_n]
             for row in rows:
                 yield self._finding(ctx, row, stats_age, stats[0])
+
+        yield from each_catalog(self, ctx, read)
 
     def _finding(self, ctx: CheckContext, row: dict[str, Any], stats_age: float, stats: dict[str, Any]) -> Finding:
         since = {"stats_age_seconds": round(stats_age), "stats_since": age(stats_age) + " ago"}

@@ -23,7 +23,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from l4agent.dbaccess.connection import dsn_value
+from l4agent.dbaccess.connection import DatabaseError, dsn_value
 from l4agent.dbaccess.engines import ENGINES
 from l4agent.dbaccess.values import number
 from l4agent.diagnostics.base import Check, CheckContext, Finding
@@ -122,6 +122,9 @@ JOIN pg_catalog.pg_namespace AS rn ON rn.oid = rc.relnamespace
 
 MYSQL = {
     "current_catalog": "SELECT DATABASE() AS catalog_name",
+    # A schema the monitor has no privilege on is invisible, exactly like one that does not
+    # exist: without this, a typo or a revoked grant would read as an empty, clean catalog.
+    "visible": "SELECT COUNT(*) AS visible FROM information_schema.schemata WHERE schema_name = ?",
     "tables": """
 SELECT table_name AS table_id, table_schema AS schema_name, table_name, table_rows AS row_count
 FROM information_schema.tables
@@ -316,6 +319,8 @@ class Catalog:
     engine: str
     catalogs: tuple[str, ...]
     tables: list[Table]
+    #: catalogs that could not be read -> why (fit to print); their tables are not in ``tables``
+    failed: dict[str, str] = field(default_factory=dict)
 
     def quote(self, identifier: str) -> str:
         return ENGINES[self.engine].quote(identifier)
@@ -359,7 +364,8 @@ def read_catalog(ctx: CheckContext) -> Catalog:
         names = catalog_names(ctx)
         if names not in per_connection:
             own = dsn_value(ctx.target.dsn, ENGINES[ctx.engine].database_key)
-            per_connection[names] = _read(ctx.db, ctx.engine, names, own)
+            user = dsn_value(ctx.target.dsn, "UID") or dsn_value(ctx.target.dsn, "USER")
+            per_connection[names] = _read(ctx.db, ctx.engine, names, own, user)
         return per_connection[names]
 
 
@@ -374,25 +380,50 @@ def catalog_names(ctx: CheckContext) -> tuple[str, ...]:
     return (str(current),)
 
 
-def _read(db: Any, engine: str, names: Sequence[str], own: str | None = None) -> Catalog:
-    """Read ``names``; ``own`` is the DSN's database, read over the connection already open."""
+def _read(db: Any, engine: str, names: Sequence[str], own: str | None = None, user: str | None = None) -> Catalog:
+    """Read ``names``, each in isolation: a catalog that cannot be read is kept in ``failed``
+    with the reason and the others are still read. ``own`` is the DSN's database, read over the
+    connection already open; ``user`` the monitor's login (named in a missing-grant reason)."""
     statements = QUERIES[engine]
     tables: list[Table] = []
+    failed: dict[str, str] = {}
     for name in names:
-        # MariaDB filters information_schema by schema name; the others read "their" catalog.
-        if engine == "mysql":
-            params, where = (name,), None
-        else:
-            params, where = (), (None if name == own else name)
-        rows = {}
-        for statement in STATEMENTS:
-            result = db.query(statements[statement], params, catalog=where, max_rows=MAX_CATALOG_ROWS)
-            if len(result) >= MAX_CATALOG_ROWS:
-                raise CatalogError(f"catalog {name}: more than {MAX_CATALOG_ROWS} rows in {statement}; "
-                                   f"diagnose fewer catalogs per target")
-            rows[statement] = result
-        tables.extend(build_catalog(engine, name, rows).tables)
-    return Catalog(engine, tuple(names), tables)
+        try:
+            tables.extend(_read_one(db, engine, statements, name, own, user))
+        except (CatalogError, DatabaseError) as exc:
+            failed[name] = _why(engine, name, user, str(exc))
+    return Catalog(engine, tuple(names), tables, failed)
+
+
+def _why(engine: str, name: str, user: str | None, message: str) -> str:
+    """The reason a catalog could not be read, naming the grant when one is missing."""
+    if engine == "postgresql" and "permission denied for database" in message:
+        who = user or "the monitor"
+        return (f"catalog {name!r}: {who} may not connect to it (permission denied): "
+                f'GRANT CONNECT ON DATABASE "{name}" TO {who}')
+    return message
+
+
+def _read_one(db: Any, engine: str, statements: Mapping[str, str], name: str, own: str | None,
+              user: str | None) -> list[Table]:
+    # MariaDB filters information_schema by schema name; the others read "their" catalog.
+    if engine == "mysql":
+        params, where = (name,), None
+        if not number(db.scalar(statements["visible"], params)):
+            who = f"'{user}'" if user else "the monitor"
+            raise CatalogError(f"catalog {name!r} does not exist or {who} has no privilege on it "
+                               f"(MariaDB shows a schema only to a user with a grant on it: "
+                               f"GRANT REFERENCES ON `{name}`.* TO {who})")
+    else:
+        params, where = (), (None if name == own else name)
+    rows = {}
+    for statement in STATEMENTS:
+        result = db.query(statements[statement], params, catalog=where, max_rows=MAX_CATALOG_ROWS)
+        if len(result) >= MAX_CATALOG_ROWS:
+            raise CatalogError(f"catalog {name}: more than {MAX_CATALOG_ROWS} rows in {statement}; "
+                               f"diagnose fewer catalogs per target")
+        rows[statement] = result
+    return build_catalog(engine, name, rows).tables
 
 
 def build_catalog(engine: str, catalog: str, rows: Mapping[str, Sequence[Mapping[str, Any]]]) -> Catalog:
@@ -491,7 +522,16 @@ class SchemaCheck(Check):
     queries = QUERIES  # the catalog read every schema check shares
 
     def run(self, ctx: CheckContext) -> Iterator[Finding]:
-        yield from self.findings(ctx, read_catalog(ctx))
+        catalog = read_catalog(ctx)
+        for name in catalog.catalogs:
+            if name in catalog.failed:
+                ctx.not_examined(self.id, catalog.failed[name], catalog=name)
+                ctx.error(catalog.failed[name], catalog=name, what="schema.*")
+            else:
+                ctx.examined("tables", sum(1 for t in catalog.tables if t.catalog == name), catalog=name)
+        if catalog.failed and len(catalog.failed) == len(catalog.catalogs):
+            return  # nothing was read: the errors above say why, no finding can be true
+        yield from self.findings(ctx, catalog)
 
     def findings(self, ctx: CheckContext, catalog: Catalog) -> Iterator[Finding]:
         raise NotImplementedError

@@ -99,7 +99,8 @@ def render_html(report: Report, *, refresh: int | None = None, nav: bool = False
     # What matters first: the host's state and what is breached, above the fold on a phone too;
     # then the findings (collapsed by severity), the records, and the detail.
     body = ["<body><main>", _header(report, refresh, nav), _summary(report), _breaches(report), _changes(report),
-            _findings(report), _records(report), _charts(report), _layers(report), _errors(report), _footer(report),
+            _findings(report), _records(report), _charts(report), _layers(report), _coverage(report), _errors(report),
+            _footer(report),
             "</main></body></html>"]
     return "".join(head + body)
 
@@ -324,6 +325,14 @@ def _table(table: Table) -> str:
 def _layers(report: Report) -> str:
     return "".join(f'<section class="layer" id="layer-{_e(layer.name.lower().replace(" ", "-"))}"><h2>{_e(layer.name)}</h2>'
                    + "".join(_table(t) for t in layer.tables) + "</section>" for layer in report.layers)
+
+
+def _coverage(report: Report) -> str:
+    """One line per target: what the diagnostics examined, and what not and why."""
+    if not report.coverage:
+        return ""
+    items = "".join(f"<li><strong>{_e(target)}</strong>: {_e(text)}</li>" for target, text in report.coverage_lines())
+    return f'<section id="coverage"><h2>Coverage of the diagnostics</h2><ul>{items}</ul></section>'
 
 
 def _errors(report: Report) -> str:

@@ -84,6 +84,10 @@ def render_markdown(report: Report) -> str:
         out += [f"## {e(layer.name)}", ""]
         for table in layer.tables:
             out += _table(table)
+    if report.coverage:
+        out += ["## Coverage of the diagnostics", ""]
+        out += [f"- {e(target)}: {e(text)}" for target, text in report.coverage_lines()]
+        out.append("")
     if report.errors:
         out += [f"## What could not be read ({len(report.errors)})", ""]
         out += [f"- {e(x['source'])} {e(x['target'])} {e(x['what'])}: {e(x['error'])}" for x in report.errors]

@@ -18,6 +18,7 @@ from l4agent.core.config import Config
 from l4agent.core.durations import format_duration
 from l4agent.core.snapshot import Snapshot
 from l4agent.core.units import format_bytes, iso_epoch, iso_utc
+from l4agent.diagnostics.coverage import Coverage, summary_lines
 from l4agent.exporters.report import inputs as sources
 from l4agent.exporters.report.compare import Comparison
 from l4agent.exporters.report.inputs import Breach, HistoryView, RecordsView
@@ -106,6 +107,17 @@ class Report:
     history_note: str | None = None
     version: str = __version__
     config_path: str | None = None
+    #: what the diagnostics examined per target and catalog, and what not and why
+    coverage: list[Coverage] = field(default_factory=list)
+
+    @property
+    def incomplete(self) -> bool:
+        """A target, a catalog or a check could not be examined (report exits 3)."""
+        return bool(self.unreachable) or any(c.not_examined for c in self.coverage)
+
+    def coverage_lines(self) -> list[tuple[str, str]]:
+        """One (target, "examined ...; not examined: ...") line per target."""
+        return summary_lines(self.coverage)
 
     @property
     def generated_iso(self) -> str:
@@ -151,6 +163,7 @@ class Report:
                            "full_at": iso_epoch(f.full_at)} for f in self.forecasts],
             "top_queries": [asdict(q) for q in self.top_queries],
             "errors": self.errors,
+            "coverage": [c.to_dict() for c in self.coverage],
             "unreachable": self.unreachable,
             "comparison": self.comparison.to_dict() if self.comparison else None,
             "diagnostics_at": self.diagnostics_at,
@@ -193,6 +206,7 @@ def build_report(config: Config, host: str, snapshot: Snapshot | None, diagnosis
         diagnostics_at=getattr(diagnosis, "started_at", None),
         history_note=None if history.available else "no history yet: l4agent serve records it in state_dir",
         config_path=config.path,
+        coverage=list(getattr(diagnosis, "coverage", None) or []),
     )
     report.verdict, report.reasons = verdict(report)
     return report

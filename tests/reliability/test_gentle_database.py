@@ -93,7 +93,8 @@ def test_writer_holding_a_lock_is_never_blocked_by_diagnose(server, request, wri
     finally:
         writer.close()
     assert diagnose.returncode in (0, 3), err
-    assert len(waits) > 6
+    # diagnose no longer samples for seconds (issue 15): the run is short, a few writes meet it
+    assert len(waits) >= 3
     assert max(waits) < 0.5, f"the writer waited {max(waits):.2f}s"
     result = json.loads(out)
     gave_up = [e for e in result["errors"] if "lock" in e["error"] or "timed out" in e["error"]]

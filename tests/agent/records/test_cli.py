@@ -32,16 +32,21 @@ def config_file(tmp_path, extra: str = "") -> str:
         type = "command"
         name = "erp"
         command = ["true"]
-        """) + RULE + extra)
+        """) + extra)
     path.chmod(0o600)
     return str(path)
 
 
 def seed(tmp_path, config_path: str) -> None:
-    """Two records through the real engine: #1 resolved, #2 open (a different object)."""
-    from l4agent.agent.configuration import load_config
+    """Two records through the real engine: #1 resolved, #2 open (a different object). The rule
+    watches this test's own metric, which only this process declares: the file the commands read
+    does not name it (an unknown metric is a config error there)."""
+    import tomllib
 
-    config = load_config(config_path)
+    from l4agent.agent.configuration import parse_config
+
+    with open(config_path, encoding="utf-8") as handle:
+        config = parse_config(tomllib.loads(handle.read() + RULE), config_path)
     store = Store.open(store_path(config.agent.state_dir))
     engine = RecordEngine(store, config, "db1", sinks=["erp"], rules=list(config.thresholds))
     engine.evaluate_samples([VALUE(0.9, catalog="a")], now=1000)

@@ -81,6 +81,8 @@ def test_agent_mode_diagnose_with_the_hosts_config(tmp_path, remote_cli, agent_h
     assert host["result"]["errors"] == []
     assert {(f["check"], f["target"], f["object"]) for f in host["result"]["findings"]} == \
         {("security.superusers", "erp", rogue)}
+    # the host's coverage comes along: what was examined there
+    assert {"target": "erp", "catalog": None, "examined": {"checks": 1}, "not_examined": []} in host["result"]["coverage"]
     assert pg_server.monitor_password not in proc.stdout + proc.stderr
 
 

@@ -134,6 +134,7 @@ def test_remote_diagnose_through_the_forward(tmp_path, remote_cli, write_config,
     assert (host["host"], host["mode"], host["ok"], host["error"]) == ("pg-host", "agentless", True, None)
     result = host["result"]
     assert result["errors"] == []
+    assert {"target": "erp", "catalog": None, "examined": {"checks": 1}, "not_examined": []} in result["coverage"]
     flagged = {(f["check"], f["target"], f["object"]) for f in result["findings"]}
     assert flagged == {("security.superusers", "erp", rogue)}  # not the tame twin, not postgres
     assert tame not in proc.stdout

@@ -413,10 +413,35 @@ def test_backup_folder_faults_are_one_line_each(pg_server, tmp_path):
     with running(make_collector(db_target)) as runner:
         snapshot = runner.run_once()
     assert [e["error"] for e in snapshot.errors] == [
-        f"database 'pg': backup_dirs: no backup file in {empty}",
         f"database 'pg': backup_dirs: cannot read {missing}: No such file or directory",
     ]
     assert snapshot.value("l4agent_database_up", database="pg") == 1
+
+
+def test_an_empty_backup_folder_is_no_collector_failure(pg_server, tmp_path, run_cli, write_config, monkeypatch):
+    """Issue 15, 10: the database answered and the folder was read; that it is empty is
+    backup.dir_stale's finding, not a failed collection (collector_success 1, collect exits 0)."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with running(make_collector(target(pg_server, backup_dirs=(str(empty),)))) as runner:
+        snapshot = runner.run_once()
+    assert snapshot.errors == []
+    assert snapshot.value("l4agent_collector_success", collector="database") == 1
+    assert not snapshot.find("l4agent_backup_age_seconds", database="pg", type="file")
+    path = write_config(f"""\
+        [agent]
+        state_dir = "{tmp_path / 'state'}"
+
+        [[databases]]
+        name = "pg"
+        engine = "postgresql"
+        dsn = "{pg_server.agent_dsn()}"
+        password_env = "L4T_EMPTY_DIR_PW"
+        backup_dirs = ["{empty}"]
+        """)
+    done = run_cli("collect", "-c", path, "--format", "json", env={"L4T_EMPTY_DIR_PW": pg_server.monitor_password})
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["errors"] == []
 
 
 def test_backup_folder_is_dated_even_when_the_server_is_down(pg_server, tmp_path):

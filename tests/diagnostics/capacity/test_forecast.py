@@ -6,8 +6,8 @@ import pytest
 
 from l4agent.diagnostics.capacity.forecast import DAY, Settings, forecast, least_squares
 
-SETTINGS = Settings(horizon=30 * DAY, critical_within=7 * DAY, window=14 * DAY, min_points=3, min_span=3600,
-                    min_r2=0.5, run_samples=3, run_interval=1.0)
+SETTINGS = Settings(horizon=30 * DAY, critical_within=7 * DAY, window=14 * DAY, min_points=3, min_history=6 * 3600,
+                    min_r2=0.5)
 T0 = 1_800_000_000.0
 
 
@@ -45,8 +45,8 @@ def test_degenerate_series_have_no_fit():
     assert least_squares([(T0, 1.0), (T0, 2.0)]) is None
 
 
-def test_a_rate_seen_during_the_run_reaches_only_the_run_horizon():
-    points = [(T0 + i, 5e9 + 1e3 * i) for i in range(3)]  # 1 kB/s for two seconds
-    assert forecast(points, room=1e3 * 3600, settings=SETTINGS, source="run").days == pytest.approx(1 / 24)
-    assert forecast(points, room=1e3 * 2 * DAY, settings=SETTINGS, source="run") is None  # 2 days: beyond 1d
-    assert forecast(points, room=1e3 * 2 * DAY, settings=SETTINGS, source="history").days == pytest.approx(2)
+def test_history_counts_only_from_min_history_on():
+    points = [(T0 + 600 * i, 5e9 + 1e6 * i) for i in range(36)]  # 5h 50m
+    assert not SETTINGS.usable_history(points)
+    assert SETTINGS.usable_history([*points, (T0 + 6 * 3600, 5e9)])
+    assert not SETTINGS.usable_history([(T0, 1.0), (T0 + DAY, 2.0)])  # two points: too few
