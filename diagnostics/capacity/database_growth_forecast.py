@@ -116,6 +116,7 @@ class DatabaseGrowthForecast(Check):
     id = "capacity.database_growth_forecast"
     engines = frozenset({"mssql", "postgresql", "mysql"})
     title = "Databases that run out of room to grow within the horizon"
+    catalog_statements = frozenset({"files"})
     queries = QUERIES
     defaults = dict(DEFAULTS)
 

@@ -35,6 +35,7 @@ class IndexFragmentation(Check):
     id = "perf.index_fragmentation"
     engines = frozenset({"mssql"})
     title = "fragmented indexes of 1,000+ pages: reorganize at 5-30 %, rebuild above 30 %"
+    catalog_statements = frozenset({"fragmented"})
     queries = {"mssql": {"fragmented": MSSQL_FRAGMENTED}}
     defaults = {
         "min_pages": 1000,  # 8 KB pages; smaller indexes are read whole anyway

@@ -55,6 +55,7 @@ class StaleStatistics(Check):
     id = "perf.stale_statistics"
     engines = frozenset({"mssql", "postgresql"})
     title = "optimizer statistics with many rows modified since they were last gathered"
+    catalog_statements = frozenset({"modified"})
     queries = {
         "postgresql": {"modified": POSTGRESQL_MODIFIED},
         "mssql": {"modified": MSSQL_MODIFIED},

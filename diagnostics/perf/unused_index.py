@@ -99,6 +99,7 @@ class UnusedIndex(Check):
     id = "perf.unused_index"
     engines = frozenset({"mssql", "postgresql", "mysql"})
     title = "indexes never read since the usage statistics began (only once those are old enough)"
+    catalog_statements = frozenset({"unused", "stats_age", "index_definitions", "foreign_key_columns"})
     queries = {
         "postgresql": {"stats_age": POSTGRESQL_STATS_AGE, "unused": POSTGRESQL_UNUSED},
         "mssql": {"stats_age": MSSQL_STATS_AGE, "unused": MSSQL_UNUSED},

@@ -382,6 +382,8 @@ def _read(db: Any, engine: str, names: Sequence[str], own: str | None = None) ->
         # MariaDB filters information_schema by schema name; the others read "their" catalog.
         if engine == "mysql":
             params, where = (name,), None
+        elif engine == "mssql":
+            params, where = (), name  # always an explicit USE: a catalog never leaks in from an earlier read
         else:
             params, where = (), (None if name == own else name)
         rows = {}
@@ -489,6 +491,7 @@ class SchemaCheck(Check):
 
     engines = frozenset({"mssql", "postgresql", "mysql"})
     queries = QUERIES  # the catalog read every schema check shares
+    catalog_statements = frozenset(STATEMENTS) | {"current_catalog"}
 
     def run(self, ctx: CheckContext) -> Iterator[Finding]:
         yield from self.findings(ctx, read_catalog(ctx))
