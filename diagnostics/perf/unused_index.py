@@ -2,7 +2,8 @@
 
 Usage counters only mean something after a full business cycle: the check reports nothing
 until the engine's statistics are at least ``min_stats_age`` old (PostgreSQL: since the
-database's stats_reset or the server start; SQL Server: since sqlserver_start_time; MariaDB:
+database's stats_reset or the server start; SQL Server: since the later of the server start and the
+database's own create/attach or last restore, never for an AUTO_CLOSE database; MariaDB:
 since start-up) and says how old they are. Primary keys, unique indexes and indexes that
 back a constraint or a foreign key are never proposed for dropping.
 """
@@ -36,13 +37,29 @@ ORDER BY pg_relation_size(s.indexrelid) DESC
 LIMIT ?
 """
 
+# Run in the catalog. sys.dm_db_index_usage_stats starts empty at server start and loses a
+# database's rows when it is restored, attached, set OFFLINE or AUTO_CLOSEd: its statistics are as
+# old as the later of the server start, the database's create/attach date and its last restore.
+# (An OFFLINE -> ONLINE cycle leaves no documented trace; docs/sqlserver.md says so.)
 MSSQL_STATS_AGE = """
-SELECT sqlserver_start_time, DATEDIFF(SECOND, sqlserver_start_time, GETDATE()) AS stats_age_seconds
-FROM sys.dm_os_sys_info
+SELECT d.name AS database_name, i.sqlserver_start_time, d.create_date, rh.restore_date AS last_restore_date,
+       d.is_auto_close_on,
+       DATEDIFF_BIG(SECOND,
+                    (SELECT MAX(t.started) FROM (VALUES (i.sqlserver_start_time), (d.create_date), (rh.restore_date))
+                        AS t(started)),
+                    GETDATE()) AS stats_age_seconds
+FROM sys.databases AS d
+CROSS JOIN sys.dm_os_sys_info AS i
+OUTER APPLY (SELECT MAX(r.restore_date) AS restore_date
+             FROM msdb.dbo.restorehistory AS r
+             WHERE r.destination_database_name = d.name) AS rh
+WHERE d.database_id = DB_ID()
 """
 
 # Documented columns of sys.indexes and sys.dm_db_index_usage_stats (no row: never used since
 # start-up); used_page_count from sys.dm_db_partition_stats is 8 KB pages. Run in each catalog.
+# New tables and indexes look unused: as sp_BlitzIndex does, tables created in the last 7 days or
+# modified in the last 2 (CREATE/ALTER INDEX changes the table's sys.objects.modify_date) are left out.
 MSSQL_UNUSED = """
 SELECT DB_NAME() AS database_name, s.name AS schema_name, o.name AS table_name, i.name AS index_name,
        i.index_id, i.type_desc, i.is_unique, i.is_primary_key, i.is_unique_constraint,
@@ -61,6 +78,8 @@ WHERE o.type = 'U' AND o.is_ms_shipped = 0
   AND i.is_primary_key = 0 AND i.is_unique_constraint = 0 AND i.is_unique = 0
   AND COALESCE(us.user_seeks, 0) + COALESCE(us.user_scans, 0) + COALESCE(us.user_lookups, 0) = 0
   AND COALESCE(ps.used_page_count, 0) * 8192 >= ?
+  AND o.create_date < DATEADD(DAY, -7, GETDATE())
+  AND o.modify_date < DATEADD(DAY, -2, GETDATE())
 ORDER BY COALESCE(us.user_updates, 0) DESC
 """
 
@@ -121,9 +140,15 @@ class UnusedIndex(Check):
             return
         for catalog in catalogs(ctx):
             stats = ctx.query(self, "stats_age", catalog=catalog)
-            stats_age = number(stats[0]["stats_age_seconds"]) if stats else 0.0
+            if ctx.engine == "mssql" and stats and truthy(stats[0].get("is_auto_close_on")):
+                ctx.not_examined(self.id, "AUTO_CLOSE is on: index usage statistics vanish at every close",
+                                 catalog=catalog)
+                continue
+            stats_age = number(stats[0]["stats_age_seconds"], 0.0) if stats else 0.0
             if stats_age < min_age:
-                continue  # too young to mean anything
+                ctx.not_examined(self.id, f"usage statistics are {age(stats_age)} old, less than min_stats_age "
+                                          f"({age(min_age)}): too young to call an index unused", catalog=catalog)
+                continue
             params = [int(ctx.options["min_index_bytes"])] + ([top_n] if ctx.engine == "postgresql" else [])
             rows = ctx.query(self, "unused", params, catalog=catalog)[:top_n]
             for row in rows:
@@ -146,12 +171,13 @@ class UnusedIndex(Check):
         size = number(row["used_page_count"]) * 8192
         return self.finding(
             ctx, "info", qualified(row["database_name"], row["schema_name"], row["table_name"], row["index_name"]),
-            f"index never read in {age(stats_age)} since SQL Server started, but updated "
+            f"index never read in {age(stats_age)} of usage statistics, but updated "
             f"{number(row['user_updates']):,.0f} times ({size / 1048576:,.1f} MiB)",
             f"check secondaries and monthly/yearly jobs do not need it, then: DROP INDEX {index} ON {table};",
             user_seeks=row["user_seeks"], user_scans=row["user_scans"], user_lookups=row["user_lookups"],
             user_updates=row["user_updates"], used_page_count=row["used_page_count"],
-            sqlserver_start_time=stats.get("sqlserver_start_time"), **since,
+            sqlserver_start_time=stats.get("sqlserver_start_time"), database_create_date=stats.get("create_date"),
+            last_restore_date=stats.get("last_restore_date"), **since,
         )
 
     def _mysql(self, ctx: CheckContext, min_age: float, top_n: int) -> Iterator[Finding]:

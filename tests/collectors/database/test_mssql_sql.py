@@ -23,53 +23,11 @@ from l4agent.collectors.database.steps import StepContext
 from l4agent.core.config import DatabaseConfig
 from l4agent.dbaccess.connection import describe_error
 from l4agent.dbaccess.engines import ENGINES
+from tests.support.tsql_resolve import Schema
 
-# Columns as documented on learn.microsoft.com for each view the statements read (a subset of
-# each view's columns is enough: a statement may read only what is listed here).
-DOCUMENTED_COLUMNS = {
-    "sys.configurations": {"configuration_id", "name", "value", "minimum", "maximum", "value_in_use",
-                           "description", "is_dynamic", "is_advanced"},
-    "sys.dm_exec_connections": {"session_id", "most_recent_session_id", "connect_time", "net_transport",
-                                "protocol_type", "encrypt_option", "auth_scheme", "client_net_address"},
-    "sys.dm_exec_sessions": {"session_id", "login_time", "host_name", "program_name", "login_name", "status",
-                             "cpu_time", "memory_usage", "total_elapsed_time", "last_request_start_time",
-                             "last_request_end_time", "reads", "writes", "logical_reads", "is_user_process",
-                             "transaction_isolation_level", "lock_timeout", "deadlock_priority", "row_count",
-                             "database_id", "open_transaction_count"},
-    "sys.dm_exec_requests": {"session_id", "request_id", "start_time", "status", "command", "sql_handle",
-                             "database_id", "blocking_session_id", "wait_type", "wait_time", "last_wait_type",
-                             "wait_resource", "open_transaction_count", "transaction_id", "cpu_time",
-                             "total_elapsed_time", "reads", "writes", "logical_reads"},
-    "sys.dm_tran_active_transactions": {"transaction_id", "name", "transaction_begin_time", "transaction_type",
-                                        "transaction_uow", "transaction_state", "dtc_state"},
-    "sys.dm_tran_session_transactions": {"session_id", "transaction_id", "transaction_descriptor", "enlist_count",
-                                         "is_user_transaction", "is_local", "is_enlisted", "is_bound",
-                                         "open_transaction_count"},
-    "sys.dm_os_performance_counters": {"object_name", "counter_name", "instance_name", "cntr_value", "cntr_type"},
-    "sys.master_files": {"database_id", "file_id", "file_guid", "type", "type_desc", "data_space_id", "name",
-                         "physical_name", "state", "state_desc", "size", "max_size", "growth",
-                         "is_percent_growth"},
-    "sys.databases": {"name", "database_id", "source_database_id", "owner_sid", "create_date",
-                      "compatibility_level", "collation_name", "user_access", "is_read_only", "state",
-                      "state_desc", "recovery_model", "recovery_model_desc", "is_trustworthy_on", "replica_id",
-                      "group_database_id"},
-    "msdb.dbo.backupset": {"backup_set_id", "media_set_id", "database_name", "server_name", "machine_name",
-                           "type", "backup_start_date", "backup_finish_date", "backup_size",
-                           "compressed_backup_size", "is_copy_only", "has_backup_checksums", "is_damaged",
-                           "database_guid", "recovery_model", "first_lsn", "last_lsn", "database_backup_lsn",
-                           "differential_base_lsn", "database_creation_date"},
-    "sys.dm_hadr_database_replica_states": {"database_id", "group_id", "replica_id", "group_database_id",
-                                            "is_local", "is_primary_replica", "synchronization_state",
-                                            "synchronization_health", "database_state", "is_suspended",
-                                            "last_sent_time", "last_received_time", "last_hardened_time",
-                                            "last_redone_time", "log_send_queue_size", "log_send_rate",
-                                            "redo_queue_size", "redo_rate", "last_commit_lsn",
-                                            "last_commit_time", "secondary_lag_seconds"},
-    "sys.availability_replicas": {"replica_id", "group_id", "replica_metadata_id", "replica_server_name",
-                                  "owner_sid", "endpoint_url", "availability_mode", "failover_mode",
-                                  "backup_priority", "secondary_role_allow_connections"},
-    "sys.availability_databases_cluster": {"group_id", "group_database_id", "database_name"},
-}
+# Columns as Microsoft documents them, from the documented-schema contract
+# (tests/data/mssql/documented_schema.json; versions are checked in tests/diagnostics/test_mssql_contract.py).
+DOCUMENTED_COLUMNS: dict[str, set[str]] = {name: set(obj["columns"]) for name, obj in Schema().objects.items()}
 
 # sqlglot (30.x) cannot parse this standard T-SQL statement in any dialect; it is the documented
 # form (https://learn.microsoft.com/sql/t-sql/statements/set-transaction-isolation-level-transact-sql).
