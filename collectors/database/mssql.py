@@ -36,8 +36,9 @@ SELECT COUNT(*) AS connections
 FROM sys.dm_exec_connections
 """
 
-# Active = has a request in sys.dm_exec_requests; blocked = one of its requests waits on another
-# session (blocking_session_id <> 0; negative ids are orphaned DTC/latch owners).
+# Active = has a request in sys.dm_exec_requests; blocked = one of its requests waits for a lock
+# held by another session (blocking_session_id > 0 with an LCK_M_* wait). Negative ids are no
+# session (orphaned DTC, deferred recovery, latch, async I/O) and do not count as blocked.
 SESSIONS = """
 SELECT classified.state,
        COUNT(*) AS sessions,
@@ -51,7 +52,8 @@ FROM (
            END AS state,
            CASE
              WHEN EXISTS (SELECT 1 FROM sys.dm_exec_requests AS r
-                          WHERE r.session_id = s.session_id AND r.blocking_session_id <> 0) THEN 1
+                          WHERE r.session_id = s.session_id AND r.blocking_session_id > 0
+                            AND r.wait_type LIKE N'LCK[_]%') THEN 1
              ELSE 0
            END AS is_blocked
     FROM sys.dm_exec_sessions AS s
