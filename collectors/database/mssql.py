@@ -64,7 +64,7 @@ GROUP BY classified.state
 """
 
 LONGEST_TRANSACTION = """
-SELECT MAX(DATEDIFF(second, t.transaction_begin_time, GETDATE())) AS longest_transaction_seconds
+SELECT MAX(DATEDIFF_BIG(SECOND, t.transaction_begin_time, GETDATE())) AS longest_transaction_seconds
 FROM sys.dm_tran_active_transactions AS t
 JOIN sys.dm_tran_session_transactions AS st ON st.transaction_id = t.transaction_id
 JOIN sys.dm_exec_sessions AS s ON s.session_id = st.session_id
@@ -109,7 +109,7 @@ BACKUP_HISTORY = """
 SELECT d.name AS catalog,
        b.type,
        b.is_copy_only,
-       DATEDIFF(second, MAX(b.backup_finish_date), GETDATE()) AS age_seconds,
+       DATEDIFF_BIG(SECOND, MAX(b.backup_finish_date), GETDATE()) AS age_seconds,
        CASE WHEN d.replica_id IS NULL THEN 0 ELSE 1 END AS in_availability_group,
        sys.fn_hadr_backup_is_preferred_replica(d.name) AS is_preferred_replica
 FROM sys.databases AS d
@@ -128,7 +128,7 @@ ORDER BY d.name
 AVAILABILITY_GROUP_LAG = """
 SELECT adc.database_name AS catalog,
        ar.replica_server_name AS replica,
-       DATEDIFF(second, drs.last_commit_time, primary_state.last_commit_time) AS lag_seconds,
+       DATEDIFF_BIG(SECOND, drs.last_commit_time, primary_state.last_commit_time) AS lag_seconds,
        (COALESCE(drs.log_send_queue_size, 0) + COALESCE(drs.redo_queue_size, 0)) * 1024 AS lag_bytes
 FROM sys.dm_hadr_database_replica_states AS drs
 JOIN sys.availability_replicas AS ar ON ar.replica_id = drs.replica_id

@@ -34,7 +34,7 @@ LIMIT ?
 MSSQL_MODIFIED = """
 SELECT DB_NAME() AS database_name, sch.name AS schema_name, o.name AS table_name, st.name AS stats_name,
        st.auto_created, st.no_recompute, sp.last_updated, sp.rows, sp.rows_sampled, sp.modification_counter,
-       DATEDIFF(SECOND, sp.last_updated, GETDATE()) AS age_seconds
+       DATEDIFF_BIG(SECOND, sp.last_updated, GETDATE()) AS age_seconds
 FROM sys.stats AS st
 JOIN sys.objects AS o ON o.object_id = st.object_id
 JOIN sys.schemas AS sch ON sch.schema_id = o.schema_id
