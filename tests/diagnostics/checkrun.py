@@ -108,6 +108,17 @@ def run_mssql(check_id: str, rows: dict[Any, list[dict[str, Any]]], *, diagnosti
     return list(check.run(ctx)), db
 
 
+def run_mssql_ctx(check_id: str, rows: dict[Any, list[dict[str, Any]]], *, diagnostics: dict | None = None,
+                  **target: Any) -> tuple[list[Finding], DmvConnection, CheckContext]:
+    """:func:`run_mssql`, also returning the context (its coverage: what was not examined)."""
+    entry = {"name": "erp", "engine": "mssql", "dsn": MSSQL_DSN, "password_env": "L4T_UNUSED", **target}
+    config = parse_config({"databases": [entry], "diagnostics": diagnostics or {}}, "<test>")
+    check = by_id(check_id)
+    db = DmvConnection(check, rows)
+    ctx = CheckContext(config, options_for(check, config.diagnostics), "testhost", target=config.databases[0], db=db)
+    return list(check.run(ctx)), db, ctx
+
+
 # -- background sessions ---------------------------------------------------------------------
 
 
