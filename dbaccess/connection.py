@@ -285,8 +285,9 @@ class Connection:
     # -- querying --------------------------------------------------------------------------
 
     def query(self, sql: str, params: Sequence[Any] = (), catalog: str | None = None,
-              max_rows: int | None = None) -> list[dict[str, Any]]:
-        """Rows of ``sql`` as dicts keyed by lower-case column name, at most ``max_rows``."""
+              max_rows: int | None = None, timeout: float | None = None) -> list[dict[str, Any]]:
+        """Rows of ``sql`` as dicts keyed by lower-case column name, at most ``max_rows``.
+        ``timeout`` (seconds): this statement's own client-side limit instead of query_timeout."""
         import pyodbc
 
         with self._lock:
@@ -294,6 +295,9 @@ class Connection:
                 raise DatabaseError(f"database {self.target.name!r}: connection closed", "closed")
             handle = self._handle_for(catalog)
             started = time.monotonic()
+            limit = self.target.query_timeout if timeout is None else timeout
+            if timeout is not None:
+                self._set_timeout(handle, timeout)
             cursor = handle.cursor()
             try:
                 wanted = catalog if catalog is not None else self.default_catalog
@@ -309,7 +313,7 @@ class Connection:
                 rows = cursor.fetchmany(max_rows) if max_rows else cursor.fetchall()
                 return [dict(zip(columns, row, strict=True)) for row in rows]
             except pyodbc.Error as exc:
-                error = describe_error(exc, self.target, self.target.query_timeout, lock_timeout=self.lock_timeout)
+                error = describe_error(exc, self.target, limit, lock_timeout=self.lock_timeout)
                 if error.kind in ("unreachable", "timeout"):
                     self._drop(catalog)  # a broken or cancelled handle is not reused
                 raise error from None
@@ -318,7 +322,19 @@ class Connection:
                     cursor.close()
                 except pyodbc.Error:
                     pass
+                if timeout is not None and self._handles.get(None if not self.engine.reconnect_per_catalog
+                                                             else catalog) is handle:
+                    self._set_timeout(handle, self.target.query_timeout)
                 log.debug("%s: query took %.3fs", self.target.name, time.monotonic() - started)
+
+    @staticmethod
+    def _set_timeout(handle: Any, seconds: float) -> None:
+        import pyodbc
+
+        try:
+            handle.timeout = max(1, math.ceil(seconds))  # SQL_ATTR_QUERY_TIMEOUT of later statements
+        except pyodbc.Error:
+            pass  # psqlodbc refuses it
 
     def _use(self, cursor: Any, catalog: str) -> None:
         import pyodbc

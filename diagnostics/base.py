@@ -134,7 +134,7 @@ class CheckContext:
         return check.queries[self.engine][name]
 
     def query(self, check: Check, name: str, params: Iterable[Any] = (), catalog: str | None = None,
-              max_rows: int | None = None) -> list[dict[str, Any]]:
+              max_rows: int | None = None, timeout: float | None = None) -> list[dict[str, Any]]:
         """Run the check's named statement on this target; rows as dicts with lower-case keys.
 
         Where it runs is explicit: a statement named in ``check.catalog_statements`` runs in
@@ -143,8 +143,9 @@ class CheckContext:
         earlier statement switched to."""
         if catalog is None and name not in check.catalog_statements:
             catalog = getattr(self.db, "server_catalog", None)
+        extra = {"timeout": timeout} if timeout is not None else {}  # this statement's own limit (seconds)
         return self.db.query(self.sql(check, name), tuple(params), catalog=catalog,
-                             max_rows=max_rows or check.max_rows)
+                             max_rows=max_rows or check.max_rows, **extra)
 
 
 class Check:

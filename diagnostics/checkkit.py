@@ -4,10 +4,12 @@ reads, option values given as durations, and the figures people read in a findin
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from l4agent.core.durations import DurationError, format_duration, parse_duration
-from l4agent.diagnostics.base import Check, CheckContext
+from l4agent.dbaccess.connection import DatabaseError
+from l4agent.diagnostics.base import Check, CheckContext, Finding
 
 #: catalogs (databases, MariaDB schemas) that belong to the server, not to the application
 SYSTEM_CATALOGS = {
@@ -21,6 +23,73 @@ def catalogs(ctx: CheckContext) -> list[str | None]:
     """The catalogs a per-catalog check reads one by one: the target's ``databases``, or the
     DSN's own database (None) when none are listed."""
     return list(ctx.target.databases) or [None]
+
+
+# SQL Server: every database's state, read once before a per-catalog loop (a check that walks
+# catalogs lists it as its "catalog_state" statement). A catalog is read only when it is ONLINE,
+# the login may enter it (HAS_DBACCESS) and it is not SINGLE_USER; is_secondary marks an
+# availability-group secondary (readable or not).
+# https://learn.microsoft.com/sql/relational-databases/system-catalog-views/sys-databases-transact-sql
+MSSQL_CATALOG_STATE = """
+SELECT d.name, d.state_desc, d.user_access_desc, d.is_in_standby,
+       CAST(DATABASEPROPERTYEX(d.name, 'Updateability') AS nvarchar(20)) AS updateability,
+       HAS_DBACCESS(d.name) AS has_access,
+       CASE WHEN drs.is_primary_replica = 0 THEN 1 ELSE 0 END AS is_secondary
+FROM sys.databases AS d
+LEFT JOIN sys.dm_hadr_database_replica_states AS drs
+       ON drs.database_id = d.database_id AND drs.is_local = 1
+"""
+
+
+def catalog_states(ctx: CheckContext, check: Check) -> dict[str, dict[str, Any]]:
+    """SQL Server: name -> the MSSQL_CATALOG_STATE row (empty on the other engines)."""
+    if ctx.engine != "mssql":
+        return {}
+    return {str(row["name"]): row for row in ctx.query(check, "catalog_state", max_rows=100_000)}
+
+
+def unreadable_reason(row: dict[str, Any] | None) -> str | None:
+    """Why a SQL Server catalog cannot be read (None: it can)."""
+    if row is None:
+        return "no such database on this server"
+    if str(row.get("state_desc") or "").upper() != "ONLINE":
+        return f"the database is {row.get('state_desc')}"
+    if str(row.get("user_access_desc") or "").upper() == "SINGLE_USER":
+        return "the database is in SINGLE_USER mode"
+    if not truthy(row.get("has_access")):
+        return "the login may not enter it (HAS_DBACCESS = 0: no user mapped, or a non-readable secondary)"
+    return None
+
+
+def readable_catalogs(ctx: CheckContext, check: Check) -> tuple[list[str | None], dict[str, dict[str, Any]]]:
+    """The catalogs a per-catalog check reads (see :func:`catalogs`) that can be read, and the
+    state rows (SQL Server); every other one is recorded as not examined with its reason."""
+    names = catalogs(ctx)
+    if ctx.engine != "mssql" or names == [None]:
+        return names, {}
+    states = catalog_states(ctx, check)
+    readable: list[str | None] = []
+    for name in names:
+        reason = unreadable_reason(states.get(name or ""))
+        if reason:
+            ctx.not_examined(check.id, f"catalog {name} skipped: {reason}", catalog=name)
+        else:
+            readable.append(name)
+    return readable, states
+
+
+def isolated(ctx: CheckContext, check: Check, catalog: str | None,
+             work: Callable[[], Iterable[Finding]]) -> list[Finding]:
+    """The findings of ``work`` on one catalog; a database error there (offline, restoring, not
+    readable, timed out: SQL Server 942/927/976) is recorded as that catalog not examined, and the
+    next catalog is still read."""
+    try:
+        return list(work())
+    except DatabaseError as exc:
+        if exc.kind == "closed":
+            raise
+        ctx.not_examined(check.id, f"catalog {catalog or '(dsn default)'} skipped: {exc}", catalog=catalog)
+        return []
 
 
 def in_scope(ctx: CheckContext, catalog: str | None) -> bool:

@@ -15,7 +15,7 @@ from typing import Any
 
 from l4agent.dbaccess.values import number
 from l4agent.diagnostics.base import Check, CheckContext, Finding
-from l4agent.diagnostics.checkkit import age, catalogs, qualified
+from l4agent.diagnostics.checkkit import MSSQL_CATALOG_STATE, age, isolated, qualified, readable_catalogs
 
 POSTGRESQL_MODIFIED = """
 SELECT current_database() AS catalog_name, t.schemaname, t.relname, t.n_live_tup, t.n_mod_since_analyze,
@@ -58,7 +58,7 @@ class StaleStatistics(Check):
     catalog_statements = frozenset({"modified"})
     queries = {
         "postgresql": {"modified": POSTGRESQL_MODIFIED},
-        "mssql": {"modified": MSSQL_MODIFIED},
+        "mssql": {"catalog_state": MSSQL_CATALOG_STATE, "modified": MSSQL_MODIFIED},
     }
     defaults = {
         "min_modified_rows": 1000,  # rows changed since the last analyze
@@ -69,11 +69,10 @@ class StaleStatistics(Check):
 
     def run(self, ctx: CheckContext) -> Iterator[Finding]:
         top_n = max(1, min(200, int(ctx.options["top_n"])))
-        for catalog in catalogs(ctx):
-            if ctx.engine == "postgresql":
-                yield from self._postgresql(ctx, catalog, top_n)
-            else:
-                yield from self._mssql(ctx, catalog, top_n)
+        names, _ = readable_catalogs(ctx, self)
+        for catalog in names:
+            read = self._postgresql if ctx.engine == "postgresql" else self._mssql
+            yield from isolated(ctx, self, catalog, lambda c=catalog, read=read: read(ctx, c, top_n))
 
     def _postgresql(self, ctx: CheckContext, catalog: str | None, top_n: int) -> Iterator[Finding]:
         rows = ctx.query(self, "modified", [int(ctx.options["min_modified_rows"]), top_n * 5], catalog=catalog)

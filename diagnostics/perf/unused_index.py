@@ -15,7 +15,16 @@ from typing import Any
 
 from l4agent.dbaccess.values import number
 from l4agent.diagnostics.base import Check, CheckContext, Finding
-from l4agent.diagnostics.checkkit import age, catalogs, in_scope, qualified, seconds_option, truthy
+from l4agent.diagnostics.checkkit import (
+    MSSQL_CATALOG_STATE,
+    age,
+    in_scope,
+    isolated,
+    qualified,
+    readable_catalogs,
+    seconds_option,
+    truthy,
+)
 
 POSTGRESQL_STATS_AGE = """
 SELECT EXTRACT(EPOCH FROM now() - COALESCE(d.stats_reset, pg_postmaster_start_time())) AS stats_age_seconds,
@@ -121,7 +130,7 @@ class UnusedIndex(Check):
     catalog_statements = frozenset({"unused", "stats_age", "index_definitions", "foreign_key_columns"})
     queries = {
         "postgresql": {"stats_age": POSTGRESQL_STATS_AGE, "unused": POSTGRESQL_UNUSED},
-        "mssql": {"stats_age": MSSQL_STATS_AGE, "unused": MSSQL_UNUSED},
+        "mssql": {"catalog_state": MSSQL_CATALOG_STATE, "stats_age": MSSQL_STATS_AGE, "unused": MSSQL_UNUSED},
         "mysql": {"stats_age": MYSQL_STATS_AGE, "unused": MYSQL_UNUSED,
                   "index_definitions": MYSQL_INDEX_DEFINITIONS, "foreign_key_columns": MYSQL_FOREIGN_KEY_COLUMNS},
     }
@@ -138,21 +147,29 @@ class UnusedIndex(Check):
         if ctx.engine == "mysql":
             yield from self._mysql(ctx, min_age, top_n)
             return
-        for catalog in catalogs(ctx):
-            stats = ctx.query(self, "stats_age", catalog=catalog)
-            if ctx.engine == "mssql" and stats and truthy(stats[0].get("is_auto_close_on")):
-                ctx.not_examined(self.id, "AUTO_CLOSE is on: index usage statistics vanish at every close",
-                                 catalog=catalog)
+        names, states = readable_catalogs(ctx, self)
+        for catalog in names:
+            if truthy(states.get(catalog or "", {}).get("is_secondary")):
+                ctx.not_examined(self.id, f"catalog {catalog} skipped: an availability-group secondary, whose usage "
+                                          "statistics count only its own reads (judge on the primary)", catalog=catalog)
                 continue
-            stats_age = number(stats[0]["stats_age_seconds"], 0.0) if stats else 0.0
-            if stats_age < min_age:
-                ctx.not_examined(self.id, f"usage statistics are {age(stats_age)} old, less than min_stats_age "
-                                          f"({age(min_age)}): too young to call an index unused", catalog=catalog)
-                continue
-            params = [int(ctx.options["min_index_bytes"])] + ([top_n] if ctx.engine == "postgresql" else [])
-            rows = ctx.query(self, "unused", params, catalog=catalog)[:top_n]
-            for row in rows:
-                yield self._finding(ctx, row, stats_age, stats[0])
+            yield from isolated(ctx, self, catalog, lambda c=catalog: self._catalog(ctx, c, min_age, top_n))
+
+    def _catalog(self, ctx: CheckContext, catalog: str | None, min_age: float, top_n: int) -> Iterator[Finding]:
+        stats = ctx.query(self, "stats_age", catalog=catalog)
+        if ctx.engine == "mssql" and stats and truthy(stats[0].get("is_auto_close_on")):
+            ctx.not_examined(self.id, "AUTO_CLOSE is on: index usage statistics vanish at every close",
+                             catalog=catalog)
+            return
+        stats_age = number(stats[0]["stats_age_seconds"], 0.0) if stats else 0.0
+        if stats_age < min_age:
+            ctx.not_examined(self.id, f"usage statistics are {age(stats_age)} old, less than min_stats_age "
+                                      f"({age(min_age)}): too young to call an index unused", catalog=catalog)
+            return
+        params = [int(ctx.options["min_index_bytes"])] + ([top_n] if ctx.engine == "postgresql" else [])
+        rows = ctx.query(self, "unused", params, catalog=catalog)[:top_n]
+        for row in rows:
+            yield self._finding(ctx, row, stats_age, stats[0])
 
     def _finding(self, ctx: CheckContext, row: dict[str, Any], stats_age: float, stats: dict[str, Any]) -> Finding:
         since = {"stats_age_seconds": round(stats_age), "stats_since": age(stats_age) + " ago"}

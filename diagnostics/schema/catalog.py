@@ -23,7 +23,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from l4agent.dbaccess.connection import dsn_value
+from l4agent.dbaccess.connection import DatabaseError, dsn_value
 from l4agent.dbaccess.engines import ENGINES
 from l4agent.dbaccess.values import number
 from l4agent.diagnostics.base import Check, CheckContext, Finding
@@ -316,6 +316,8 @@ class Catalog:
     engine: str
     catalogs: tuple[str, ...]
     tables: list[Table]
+    #: catalogs that could not be read (offline, restoring, not readable, timed out) -> why
+    skipped: dict[str, str] = field(default_factory=dict)
 
     def quote(self, identifier: str) -> str:
         return ENGINES[self.engine].quote(identifier)
@@ -378,6 +380,7 @@ def _read(db: Any, engine: str, names: Sequence[str], own: str | None = None) ->
     """Read ``names``; ``own`` is the DSN's database, read over the connection already open."""
     statements = QUERIES[engine]
     tables: list[Table] = []
+    skipped: dict[str, str] = {}
     for name in names:
         # MariaDB filters information_schema by schema name; the others read "their" catalog.
         if engine == "mysql":
@@ -387,14 +390,20 @@ def _read(db: Any, engine: str, names: Sequence[str], own: str | None = None) ->
         else:
             params, where = (), (None if name == own else name)
         rows = {}
-        for statement in STATEMENTS:
-            result = db.query(statements[statement], params, catalog=where, max_rows=MAX_CATALOG_ROWS)
-            if len(result) >= MAX_CATALOG_ROWS:
-                raise CatalogError(f"catalog {name}: more than {MAX_CATALOG_ROWS} rows in {statement}; "
-                                   f"diagnose fewer catalogs per target")
-            rows[statement] = result
+        try:  # one unreadable catalog (offline, restoring, not readable, timed out) costs only itself
+            for statement in STATEMENTS:
+                result = db.query(statements[statement], params, catalog=where, max_rows=MAX_CATALOG_ROWS)
+                if len(result) >= MAX_CATALOG_ROWS:
+                    raise CatalogError(f"catalog {name}: more than {MAX_CATALOG_ROWS} rows in {statement}; "
+                                       f"diagnose fewer catalogs per target")
+                rows[statement] = result
+        except DatabaseError as exc:
+            if exc.kind == "closed" or len(names) == 1:
+                raise
+            skipped[name] = f"catalog {name} skipped: {exc}"
+            continue
         tables.extend(build_catalog(engine, name, rows).tables)
-    return Catalog(engine, tuple(names), tables)
+    return Catalog(engine, tuple(n for n in names if n not in skipped), tables, skipped)
 
 
 def build_catalog(engine: str, catalog: str, rows: Mapping[str, Sequence[Mapping[str, Any]]]) -> Catalog:
@@ -494,7 +503,10 @@ class SchemaCheck(Check):
     catalog_statements = frozenset(STATEMENTS) | {"current_catalog"}
 
     def run(self, ctx: CheckContext) -> Iterator[Finding]:
-        yield from self.findings(ctx, read_catalog(ctx))
+        catalog = read_catalog(ctx)
+        for name, why in catalog.skipped.items():
+            ctx.not_examined(self.id, why, catalog=name)
+        yield from self.findings(ctx, catalog)
 
     def findings(self, ctx: CheckContext, catalog: Catalog) -> Iterator[Finding]:
         raise NotImplementedError

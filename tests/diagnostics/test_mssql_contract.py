@@ -169,21 +169,41 @@ def _which(sql: str) -> tuple[object, str] | None:
     return None
 
 
-def drive(monkeypatch, databases: list[str], dsn_catalog: str = "workcube_cf", prefixes=()):
-    server = FakeServer().install(monkeypatch)
+# Rows that let each check go past its first statement (everything else answers empty).
+ANSWERS = {
+    "catalog_state": lambda: [{"name": n, "state_desc": "ONLINE", "user_access_desc": "MULTI_USER", "is_in_standby": 0,
+                               "updateability": "READ_WRITE", "has_access": 1, "is_secondary": 0}
+                              for n in ("workcube_cf", "workcube_cf_1", "master")],
+    "stats_age": lambda: [{"stats_age_seconds": 10**8, "is_auto_close_on": 0}],
+    "candidates": lambda: [{"object_id": 1, "used_pages": 5000}],
+    "edition": lambda: [{"engine_edition": 3}],
+}
+
+
+def answer(sql: str, params: tuple, database: str) -> list[dict]:
+    found = _which(sql)
+    if found is None or found[1] not in ANSWERS:
+        return []
+    columns = [e.alias_or_name.lower() for e in sqlglot.parse_one(sql, read="tsql").expressions]
+    return [{c: row.get(c) for c in columns} for row in ANSWERS[found[1]]()]
+
+
+def drive(monkeypatch, tmp_path, databases: list[str], dsn_catalog: str = "workcube_cf", prefixes=()):
+    server = FakeServer(answer=answer).install(monkeypatch)
     monkeypatch.setenv("L4_ERP_PASSWORD", "x")
     entry = {"name": "erp", "engine": "mssql", "password_env": "L4_ERP_PASSWORD", "databases": databases,
-             "dsn": f"DRIVER={{ODBC Driver 18 for SQL Server}};SERVER=db1;DATABASE={dsn_catalog};UID=l4"}
+             "backup_dirs": [str(tmp_path)],  # backup.same_volume reads the data files of a local server
+             "dsn": f"DRIVER={{ODBC Driver 18 for SQL Server}};SERVER=localhost;DATABASE={dsn_catalog};UID=l4"}
     config = parse_config({"databases": [entry]}, "<test>")
     result = run_diagnostics(config, prefixes=prefixes, target="erp", host="h")
     return server, result
 
 
 @pytest.mark.parametrize("databases", [["workcube_cf", "workcube_cf_1"], ["workcube_cf_1", "workcube_cf"], []])
-def test_every_check_runs_each_statement_in_the_context_it_declares(monkeypatch, databases):
+def test_every_check_runs_each_statement_in_the_context_it_declares(monkeypatch, tmp_path, databases):
     """Before: a catalog-less statement ran in whatever catalog the previous check had USEd
     (workcube_cf read from workcube_cf_1); server-scoped ones ran anywhere."""
-    server, _ = drive(monkeypatch, databases)
+    server, _ = drive(monkeypatch, tmp_path, databases)
     expected_catalogs = set(databases) or {"workcube_cf"}
     seen: dict[tuple[str, str], set[str]] = {}
     for executed in server.statements():
@@ -201,6 +221,9 @@ def test_every_check_runs_each_statement_in_the_context_it_declares(monkeypatch,
     for key, where in catalog_reads.items():
         if key[1] != "current_catalog":
             assert where == expected_catalogs, (key, where)
-    ran_checks = {key[0] for key in seen}
-    assert {"perf.blocking", "backup.never", "perf.unused_index", "schema.no_primary_key",
-            "security.guest_access"} <= ran_checks
+    ran = set(seen)
+    assert {("perf.blocking", "sessions"), ("backup.never", "databases"), ("perf.unused_index", "unused"),
+            ("perf.index_fragmentation", "fragmented"), ("capacity.database_growth_forecast", "files"),
+            ("schema.no_primary_key", "tables"), ("perf.stale_statistics", "modified")} <= ran, sorted(ran)
+    executed = {e.sql for e in server.statements()}
+    assert [c.id for c in MSSQL_CHECKS if not executed & set(c.queries["mssql"].values())] == []
