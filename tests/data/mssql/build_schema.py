@@ -18,7 +18,7 @@ SD = "MicrosoftDocs/sql-docs"
 OBJECTS = {}
 
 
-def obj(name, kind, slug, scope, columns, read=None, note="", base=DMV, mi="", args=None):
+def obj(name, kind, slug, scope, columns, read=None, note="", base=DMV, mi="", args=None, checked=None):
     cols = {}
     for line in columns.strip().splitlines():
         line = line.strip()
@@ -32,6 +32,7 @@ def obj(name, kind, slug, scope, columns, read=None, note="", base=DMV, mi="", a
         cols[parts[0].lower()] = entry
     OBJECTS[name] = {"kind": kind, "doc": base.format(slug), "scope": scope,
                "provenance": {"source": f"{SD}:docs/.../{slug}.md", "read_commit": read} if read else
+                             {"source": f"learn.microsoft.com page, re-read {checked}"} if checked else
                              {"source": "learn.microsoft.com page (recalled, not re-read in this session)"},
                **({"arguments": args} if args else {}), **({"note": note} if note else {}),
                **({"managed_instance": mi} if mi else {}), "columns": cols}
@@ -504,7 +505,8 @@ low_water_mark_for_ghosts bigint
 secondary_lag_seconds bigint 2016 ; 2016+ per the page
 quorum_commit_lsn numeric(25,0) 2019 ; recalled; version to re-verify
 quorum_commit_time datetime 2019 ; recalled; version to re-verify
-""", mi="On MI Business Critical the built-in AG is visible here; General Purpose has no rows.")
+""", mi="On MI Business Critical the built-in AG is visible here; General Purpose has no rows.",
+    read="00e01244edabb266fbdde9727001a4f3d2272fd4")
 obj("sys.dm_hadr_availability_replica_states", "dmv", "sys-dm-hadr-availability-replica-states-transact-sql", "server", """
 replica_id uniqueidentifier
 group_id uniqueidentifier
@@ -1074,10 +1076,10 @@ stop_at datetime
 device_count tinyint
 stop_at_mark_name nvarchar(128)
 stop_before bit
-""", base=TAB)
+""", base=TAB, read="0b1ee32ba0c0430e575382d68cf0b63409d709d1")
 obj("sys.server_resource_stats", "dmv", "sys-server-resource-stats-azure-sql-database", "server", """
 start_time datetime2 mi
-end_time datetime2 mi
+end_time datetime mi
 resource_type nvarchar(128) mi
 resource_name nvarchar(128) mi
 sku nvarchar(128) mi
@@ -1086,12 +1088,13 @@ virtual_core_count int mi
 avg_cpu_percent decimal(5,2) mi
 reserved_storage_mb bigint mi ; the instance's storage quota
 storage_space_used_mb decimal(18,2) mi
-io_requests bigint mi
+io_request bigint mi
 io_bytes_read bigint mi
 io_bytes_written bigint mi
 """, note="Azure SQL Managed Instance only (in master, 15-second rows kept ~14 days). The sql-docs index "
-          "holds no file at docs/.../sys-server-resource-stats-azure-sql-database.md (looked up, not found); "
-          "columns recalled from the learn.microsoft.com page.", mi="Exists only here.")
+          "holds no file at docs/.../sys-server-resource-stats-azure-sql-database.md; columns re-checked "
+          "against the learn.microsoft.com page (2026-12-04): end_time is datetime, the I/O count io_request.",
+    mi="Exists only here.", base=CAT, checked="2026-12-04")
 
 FUNCTIONS = {
     "SERVERPROPERTY": {"doc": "https://learn.microsoft.com/sql/t-sql/functions/serverproperty-transact-sql",
