@@ -227,3 +227,25 @@ def test_every_check_runs_each_statement_in_the_context_it_declares(monkeypatch,
             ("schema.no_primary_key", "tables"), ("perf.stale_statistics", "modified")} <= ran, sorted(ran)
     executed = {e.sql for e in server.statements()}
     assert [c.id for c in MSSQL_CHECKS if not executed & set(c.queries["mssql"].values())] == []
+
+
+@pytest.mark.parametrize("state", ["offline", "restoring", "secondary"])
+def test_an_unreadable_catalog_costs_only_itself_in_every_check(monkeypatch, tmp_path, state):
+    """Issue 16 item 5. Before: one OFFLINE/RESTORING/non-readable catalog (942/927/976) ended a
+    per-catalog loop and lost every later catalog. Here the catalog listed first cannot be opened
+    (its USE fails as SQL Server fails it, and sys.databases does not list it as readable): every
+    check still reads the next one, names the first as not examined, and reports no error."""
+    server = FakeServer(answer=answer, unavailable={"erp_old": state}).install(monkeypatch)
+    monkeypatch.setenv("L4_ERP_PASSWORD", "x")
+    entry = {"name": "erp", "engine": "mssql", "password_env": "L4_ERP_PASSWORD",
+             "databases": ["erp_old", "workcube_cf"], "backup_dirs": [str(tmp_path)],
+             "dsn": "DRIVER={ODBC Driver 18 for SQL Server};SERVER=localhost;DATABASE=workcube_cf;UID=l4"}
+    result = run_diagnostics(parse_config({"databases": [entry]}, "<test>"), target="erp", host="h")
+    assert result.errors == [], result.errors
+    skipped = {item["what"] for entry in result.coverage if entry.catalog == "erp_old" for item in entry.not_examined}
+    assert {"perf.stale_statistics", "perf.unused_index", "perf.index_fragmentation", "schema.no_primary_key",
+            "capacity.database_growth_forecast"} <= skipped, skipped
+    read = {(e.database, _which(e.sql)[1]) for e in server.statements() if _which(e.sql)}
+    assert {("workcube_cf", "modified"), ("workcube_cf", "unused"), ("workcube_cf", "tables"),
+            ("workcube_cf", "files"), ("workcube_cf", "candidates")} <= read
+    assert result.incomplete
