@@ -138,3 +138,14 @@ def test_no_int_datediff_in_seconds_or_ms(module):
     source = importlib.import_module(f"l4agent.{module}").__file__
     text = open(source).read()
     assert not re.search(r"DATEDIFF\((SECOND|MILLISECOND)", text, re.I), module
+
+
+def test_mssql_long_request_blocked_by_a_latch_is_long_runnings_not_blockings():
+    """perf.blocking takes only LCK waits on a session and the negative blockers (issue 16 item 6);
+    a long request held up by a page latch of session 90 stays perf.long_running's."""
+    running = [{"session_id": 79, "database_name": "erp", "login_name": "erp_app", "host_name": "app1",
+                "program_name": "Lucee", "status": "suspended", "command": "INSERT", "wait_type": "PAGELATCH_EX",
+                "start_time": "2026-11-22 05:00:00", "elapsed_ms": 900_000, "cpu_time": 10, "logical_reads": 10,
+                "blocking_session_id": 90, "sql_text": "INSERT INTO LOG_ROWS ..."}]
+    findings, _ = run_mssql("perf.long_running", {"running": running, "idle_in_transaction": []})
+    assert [f.object for f in findings] == ["erp.session:79"]
