@@ -73,6 +73,13 @@ _LOST = ("server closed the connection", "terminating connection", "lost connect
          "no connection to the server", "communication link failure", "connection reset",
          "could not receive data", "could not send data", "broken pipe", "connection was killed",
          "connection is closed", "the connection is broken")
+# ODBC Driver 18 encrypts and verifies the server certificate by default (Driver 17 did not):
+# OpenSSL's "certificate verify failed" on Linux, SChannel's chain/name texts on Windows.
+_CERTIFICATE = ("certificate verify failed", "authority that is not trusted", "self-signed certificate",
+                "self signed certificate", "unable to get local issuer certificate",
+                "certificate has expired", "certificate is not yet valid")
+_CERTIFICATE_NAME = ("target principal name is incorrect", "hostname mismatch", "host name mismatch",
+                     "does not match the host name")
 _PERMISSION = ("permission denied", "command denied", "access denied; you need", "permission was denied",
                "must be superuser", "insufficient privilege")
 
@@ -116,6 +123,15 @@ def describe_error(exc: Exception, target: DatabaseConfig, timeout: float | None
         return DatabaseError(f"{where}: login failed for user {user!r} (wrong password or no access)",
                              "login_failed")
     address = _address(target.dsn)
+    if has(_CERTIFICATE_NAME):
+        return DatabaseError(f"{where}: certificate of {address} not trusted: it names another host; set "
+                             "HostNameInCertificate=<the name in the certificate> in the dsn (ODBC Driver 18), "
+                             "or connect by that name", "unreachable")
+    if has(_CERTIFICATE):
+        return DatabaseError(f"{where}: certificate of {address} not trusted (ODBC Driver 18 encrypts and verifies "
+                             "by default): install its issuing CA on this host, or set HostNameInCertificate= "
+                             "when the name differs, or TrustServerCertificate=yes (encrypted, not verified)",
+                             "unreachable")
     if has(_UNKNOWN_HOST):
         return DatabaseError(f"{where}: cannot reach {address}: unknown host", "unreachable")
     if has(_REFUSED) and (login or state.startswith("08") or state == "HY000"):
@@ -161,7 +177,10 @@ class Connection:
     """A target's connection(s). One catalog at a time per call; thread-safe by a lock.
 
     ``query(sql, params, catalog=...)`` runs on ``catalog`` (the DSN's own database when None):
-    PostgreSQL gets a connection per catalog, the others switch with ``USE``.
+    PostgreSQL gets a connection per catalog, the others switch with ``USE``. A ``USE`` lasts until
+    the next one, so on SQL Server the DSN's own catalog is read at open (``DB_NAME()``) and a
+    statement with ``catalog=None`` switches back to it: a catalog never leaks from one statement
+    into the next. Server-scoped statements pass ``catalog=connection.server_catalog`` (master).
     """
 
     def __init__(self, target: DatabaseConfig, lock_timeout: float | None = None):
@@ -170,6 +189,8 @@ class Connection:
         self.lock_timeout = lock_timeout if lock_timeout is not None else min(5.0, target.query_timeout)
         self._handles: dict[str | None, Any] = {}
         self._current_catalog: str | None = None
+        #: the catalog the DSN opens (SQL Server: DB_NAME() at open); None when unknown
+        self.default_catalog: str | None = None
         self._lock = threading.Lock()
         self._closed = False
 
@@ -228,19 +249,45 @@ class Connection:
             cursor.close()
         return handle
 
+    def _read_default_catalog(self, handle: Any) -> None:
+        import pyodbc
+
+        if not self.engine.current_catalog_sql:
+            return
+        cursor = handle.cursor()
+        try:
+            cursor.execute(self.engine.current_catalog_sql)
+            row = cursor.fetchone()
+            self.default_catalog = str(row[0]) if row and row[0] is not None else None
+        except pyodbc.Error as exc:
+            handle.close()
+            raise describe_error(exc, self.target, login=True) from None
+        finally:
+            cursor.close()
+        self._current_catalog = self.default_catalog
+
+    @property
+    def server_catalog(self) -> str | None:
+        """Where server-scoped statements run (SQL Server: master; others: the DSN's catalog)."""
+        return self.engine.server_catalog
+
     def _handle_for(self, catalog: str | None) -> Any:
         key = catalog if self.engine.reconnect_per_catalog else None
         handle = self._handles.get(key)
         if handle is None:
-            handle = self._handles[key] = self._open(catalog if self.engine.reconnect_per_catalog else None)
+            handle = self._open(catalog if self.engine.reconnect_per_catalog else None)
             self._current_catalog = None
+            if not self.engine.reconnect_per_catalog:
+                self._read_default_catalog(handle)
+            self._handles[key] = handle
         return handle
 
     # -- querying --------------------------------------------------------------------------
 
     def query(self, sql: str, params: Sequence[Any] = (), catalog: str | None = None,
-              max_rows: int | None = None) -> list[dict[str, Any]]:
-        """Rows of ``sql`` as dicts keyed by lower-case column name, at most ``max_rows``."""
+              max_rows: int | None = None, timeout: float | None = None) -> list[dict[str, Any]]:
+        """Rows of ``sql`` as dicts keyed by lower-case column name, at most ``max_rows``.
+        ``timeout`` (seconds): this statement's own client-side limit instead of query_timeout."""
         import pyodbc
 
         with self._lock:
@@ -248,10 +295,14 @@ class Connection:
                 raise DatabaseError(f"database {self.target.name!r}: connection closed", "closed")
             handle = self._handle_for(catalog)
             started = time.monotonic()
+            limit = self.target.query_timeout if timeout is None else timeout
+            if timeout is not None:
+                self._set_timeout(handle, timeout)
             cursor = handle.cursor()
             try:
-                if catalog is not None and not self.engine.reconnect_per_catalog and catalog != self._current_catalog:
-                    self._use(cursor, catalog)
+                wanted = catalog if catalog is not None else self.default_catalog
+                if wanted is not None and not self.engine.reconnect_per_catalog and wanted != self._current_catalog:
+                    self._use(cursor, wanted)
                 cursor.execute(sql, *params) if params else cursor.execute(sql)
                 # Some statements (multi-statement batches) yield result sets after counts.
                 while cursor.description is None and cursor.nextset():
@@ -262,7 +313,7 @@ class Connection:
                 rows = cursor.fetchmany(max_rows) if max_rows else cursor.fetchall()
                 return [dict(zip(columns, row, strict=True)) for row in rows]
             except pyodbc.Error as exc:
-                error = describe_error(exc, self.target, self.target.query_timeout, lock_timeout=self.lock_timeout)
+                error = describe_error(exc, self.target, limit, lock_timeout=self.lock_timeout)
                 if error.kind in ("unreachable", "timeout"):
                     self._drop(catalog)  # a broken or cancelled handle is not reused
                 raise error from None
@@ -271,7 +322,19 @@ class Connection:
                     cursor.close()
                 except pyodbc.Error:
                     pass
+                if timeout is not None and self._handles.get(None if not self.engine.reconnect_per_catalog
+                                                             else catalog) is handle:
+                    self._set_timeout(handle, self.target.query_timeout)
                 log.debug("%s: query took %.3fs", self.target.name, time.monotonic() - started)
+
+    @staticmethod
+    def _set_timeout(handle: Any, seconds: float) -> None:
+        import pyodbc
+
+        try:
+            handle.timeout = max(1, math.ceil(seconds))  # SQL_ATTR_QUERY_TIMEOUT of later statements
+        except pyodbc.Error:
+            pass  # psqlodbc refuses it
 
     def _use(self, cursor: Any, catalog: str) -> None:
         import pyodbc

@@ -37,6 +37,10 @@ class Engine:
     database_key: str = "DATABASE"
     #: connection-string keys added unless the DSN sets them; {login_timeout_s}, {read_timeout_s} filled in
     dsn_defaults: tuple[tuple[str, str], ...] = ()
+    #: the catalog server-scoped statements run in (SQL Server: master); None: the DSN's own
+    server_catalog: str | None = None
+    #: asks the session which catalog it is in (run once at open: the DSN's own catalog)
+    current_catalog_sql: str | None = None
 
     def use_statement(self, catalog: str) -> str:
         return f"USE {self.quote(catalog)}"
@@ -53,8 +57,12 @@ ENGINES = {
         reconnect_per_catalog=False,
         quote=quote_mssql,
         driver_package="msodbcsql18 (Microsoft's Debian repository) or tdsodbc (FreeTDS, Debian)",
-        # Routes to a readable secondary where an availability-group listener offers one.
-        dsn_defaults=(("ApplicationIntent", "ReadOnly"),),
+        # No ApplicationIntent default: ReadWrite (the driver's default) reaches the primary, whose
+        # DMVs and msdb describe the server that does the work. The session stays read-only by what
+        # it runs. ApplicationIntent=ReadOnly in the DSN is an explicit opt-in (a readable
+        # secondary's own DMVs; see docs/sqlserver.md).
+        server_catalog="master",
+        current_catalog_sql="SELECT DB_NAME() AS catalog_name",
     ),
     "postgresql": Engine(
         name="postgresql",

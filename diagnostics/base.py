@@ -139,10 +139,18 @@ class CheckContext:
         return check.queries[self.engine][name]
 
     def query(self, check: Check, name: str, params: Iterable[Any] = (), catalog: str | None = None,
-              max_rows: int | None = None) -> list[dict[str, Any]]:
-        """Run the check's named statement on this target; rows as dicts with lower-case keys."""
+              max_rows: int | None = None, timeout: float | None = None) -> list[dict[str, Any]]:
+        """Run the check's named statement on this target; rows as dicts with lower-case keys.
+
+        Where it runs is explicit: a statement named in ``check.catalog_statements`` runs in
+        ``catalog`` (the DSN's own catalog when None); every other statement is server-scoped and
+        runs in the engine's server catalog (SQL Server: master), never in whatever catalog an
+        earlier statement switched to."""
+        if catalog is None and name not in check.catalog_statements:
+            catalog = getattr(self.db, "server_catalog", None)
+        extra = {"timeout": timeout} if timeout is not None else {}  # this statement's own limit (seconds)
         return self.db.query(self.sql(check, name), tuple(params), catalog=catalog,
-                             max_rows=max_rows or check.max_rows)
+                             max_rows=max_rows or check.max_rows, **extra)
 
 
 class Check:
@@ -155,6 +163,9 @@ class Check:
     title: ClassVar[str] = ""
     #: named SQL statements per engine: {"postgresql": {"tables": "SELECT ..."}, ...}
     queries: ClassVar[Mapping[str, Mapping[str, str]]] = {}
+    #: statements that read one catalog's own objects (sys.tables, sys.indexes, DB_ID() ...): they
+    #: run in the catalog passed to ``ctx.query``; the others are server-scoped (see ``query``)
+    catalog_statements: ClassVar[frozenset[str]] = frozenset()
     #: options and their defaults, overridable under [diagnostics.<id>]
     defaults: ClassVar[Mapping[str, Any]] = {}
     #: upper bound on rows any one statement of this check returns

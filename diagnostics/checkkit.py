@@ -32,12 +32,14 @@ def each_catalog(check: Check, ctx: CheckContext,
     isolation: a catalog that fails (database error, :class:`NotExamined`) is one error entry and
     a ``not_examined`` item for that catalog, and the other catalogs' findings still come out.
     When every catalog fails the check raises :class:`NotExamined` (the runner's error entry)."""
-    names = catalogs(ctx)
+    names, _ = readable_catalogs(ctx, check)  # SQL Server: offline, restoring, no access: skipped and said
     failed: dict[str | None, str] = {}
     for catalog in names:
         try:
             found = list(read(catalog))
         except (DatabaseError, NotExamined) as exc:
+            if isinstance(exc, DatabaseError) and exc.kind == "closed":
+                raise  # the connection is gone: the whole target, not this catalog
             failed[catalog] = getattr(exc, "why", None) or str(exc)
             continue
         ctx.examined("catalogs", 1, catalog=catalog)
@@ -72,6 +74,73 @@ def require_performance_schema(check: Check, ctx: CheckContext, consumer: str | 
         option = "performance-schema-consumer-" + consumer.replace("_", "-")
         raise NotExamined(f"performance_schema consumer {consumer} is disabled (set {option} = ON in the "
                           "server's configuration)")
+# SQL Server: every database's state, read once before a per-catalog loop (a check that walks
+# catalogs lists it as its "catalog_state" statement). A catalog is read only when it is ONLINE,
+# the login may enter it (HAS_DBACCESS) and it is not SINGLE_USER; is_secondary marks an
+# availability-group secondary (readable or not).
+# https://learn.microsoft.com/sql/relational-databases/system-catalog-views/sys-databases-transact-sql
+MSSQL_CATALOG_STATE = """
+SELECT d.name, d.state_desc, d.user_access_desc, d.is_in_standby,
+       CAST(DATABASEPROPERTYEX(d.name, 'Updateability') AS nvarchar(20)) AS updateability,
+       HAS_DBACCESS(d.name) AS has_access,
+       CASE WHEN drs.is_primary_replica = 0 THEN 1 ELSE 0 END AS is_secondary
+FROM sys.databases AS d
+LEFT JOIN sys.dm_hadr_database_replica_states AS drs
+       ON drs.database_id = d.database_id AND drs.is_local = 1
+"""
+
+
+def catalog_states(ctx: CheckContext, check: Check) -> dict[str, dict[str, Any]]:
+    """SQL Server: name -> the MSSQL_CATALOG_STATE row (empty on the other engines)."""
+    if ctx.engine != "mssql":
+        return {}
+    return {str(row["name"]): row for row in ctx.query(check, "catalog_state", max_rows=100_000)}
+
+
+def unreadable_reason(row: dict[str, Any] | None) -> str | None:
+    """Why a SQL Server catalog cannot be read (None: it can)."""
+    if row is None:
+        return "no such database on this server"
+    if str(row.get("state_desc") or "").upper() != "ONLINE":
+        return f"the database is {row.get('state_desc')}"
+    if str(row.get("user_access_desc") or "").upper() == "SINGLE_USER":
+        return "the database is in SINGLE_USER mode"
+    if not truthy(row.get("has_access")):
+        return "the login may not enter it (HAS_DBACCESS = 0: no user mapped, or a non-readable secondary)"
+    return None
+
+
+def readable_catalogs(ctx: CheckContext, check: Check) -> tuple[list[str | None], dict[str, dict[str, Any]]]:
+    """The catalogs a per-catalog check reads (see :func:`catalogs`) that can be read, and the
+    state rows (SQL Server); every other one is recorded as not examined with its reason."""
+    names = catalogs(ctx)
+    if ctx.engine != "mssql" or names == [None]:
+        return names, {}
+    states = catalog_states(ctx, check)
+    readable: list[str | None] = []
+    for name in names:
+        reason = unreadable_reason(states.get(name or ""))
+        if reason:
+            ctx.not_examined(check.id, f"catalog {name} skipped: {reason}", catalog=name)
+        else:
+            readable.append(name)
+    return readable, states
+
+
+def isolated(ctx: CheckContext, check: Check, catalog: str | None,
+             work: Callable[[], Iterable[Finding]]) -> list[Finding]:
+    """The findings of ``work`` on one catalog; a database error there (offline, restoring, not
+    readable, timed out: SQL Server 942/927/976) is recorded as that catalog not examined, and the
+    next catalog is still read."""
+    try:
+        return list(work())
+    except DatabaseError as exc:
+        if exc.kind == "closed":
+            raise
+        why = f"catalog {catalog or '(dsn default)'} skipped: {exc}"
+        ctx.not_examined(check.id, why, catalog=catalog)
+        ctx.error(why, catalog=catalog, what=check.id)
+        return []
 
 
 def in_scope(ctx: CheckContext, catalog: str | None) -> bool:

@@ -170,7 +170,8 @@ class DatabaseCollector(Collector):
         now = time.monotonic()
         if cached is not None and now - cached[0] < step.refresh:
             return cached[1], now - cached[0]
-        rows = db.query(step.sql, max_rows=step.max_rows)
+        # Collector steps read server-wide views: SQL Server runs them in master, explicitly.
+        rows = db.query(step.sql, max_rows=step.max_rows, catalog=getattr(db, "server_catalog", None))
         if step.refresh:
             self._cache[step.name] = (now, rows)
         return rows, 0.0

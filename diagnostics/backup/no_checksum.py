@@ -9,27 +9,36 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from l4agent.diagnostics.backup.backupkit import backed_up_here
+from l4agent.diagnostics.backup.backupkit import (
+    MAPPED_NAME,
+    REPLICA_COLUMNS,
+    REPLICA_JOIN,
+    USABLE_BACKUP,
+    WINDOW,
+    backed_up_here,
+)
 from l4agent.diagnostics.base import Check, CheckContext, Finding
-from l4agent.diagnostics.checkkit import truthy
+from l4agent.diagnostics.checkkit import compose, truthy
 
-# The newest backup of each type per database, in one ranked pass over msdb.dbo.backupset.
-MSSQL_NEWEST_BACKUPS = """
+# The newest restorable backup of each type per database within msdb's window, in one ranked pass
+# over msdb.dbo.backupset.
+MSSQL_NEWEST_BACKUPS = compose("""
 WITH newest AS (
-    SELECT bs.database_name, bs.type, bs.backup_finish_date, bs.is_copy_only, bs.has_backup_checksums,
-           ROW_NUMBER() OVER (PARTITION BY bs.database_name, bs.type ORDER BY bs.backup_finish_date DESC) AS rn
+    SELECT {mapped} AS database_name, bs.type, bs.backup_finish_date, bs.is_copy_only, bs.has_backup_checksums,
+           ROW_NUMBER() OVER (PARTITION BY {mapped}, bs.type ORDER BY bs.backup_finish_date DESC) AS rn
     FROM msdb.dbo.backupset AS bs
-    WHERE bs.type IN ('D', 'I', 'L')
+    WHERE bs.type IN ('D', 'I', 'L') AND {window}
+      AND {usable}
 )
 SELECT d.name,
-       CASE WHEN d.replica_id IS NULL THEN 1
-            ELSE sys.fn_hadr_backup_is_preferred_replica(d.name) END AS is_preferred_backup_replica,
+       {replica},
        n.type, n.backup_finish_date, n.is_copy_only, n.has_backup_checksums
 FROM sys.databases AS d
 JOIN newest AS n ON n.database_name = d.name AND n.rn = 1
+{replica_join}
 WHERE d.database_id <> 2 AND d.source_database_id IS NULL
 ORDER BY d.name, n.type
-"""
+""", replica=REPLICA_COLUMNS, replica_join=REPLICA_JOIN, mapped=MAPPED_NAME, window=WINDOW, usable=USABLE_BACKUP)
 
 BACKUP_TYPES = {"D": "full", "I": "differential", "L": "log"}
 
@@ -45,7 +54,8 @@ class NoChecksum(Check):
     def run(self, ctx: CheckContext) -> Iterator[Finding]:
         unchecked: dict[str, list[dict[str, Any]]] = {}
         for row in ctx.query(self, "newest_backups"):
-            if backed_up_here(ctx, row) and not truthy(row["has_backup_checksums"]):
+            kind = "log" if str(row["type"]).strip() == "L" else "full"
+            if backed_up_here(ctx, row, kind) and not truthy(row["has_backup_checksums"]):
                 unchecked.setdefault(row["name"], []).append(row)
         for name, rows in unchecked.items():
             kinds = [BACKUP_TYPES.get(str(r["type"]).strip(), str(r["type"])) for r in rows]

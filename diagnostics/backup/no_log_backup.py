@@ -14,31 +14,42 @@ from collections.abc import Iterator
 from typing import Any
 
 from l4agent.dbaccess.values import number
-from l4agent.diagnostics.backup.backupkit import age_seconds, backed_up_here, log_window
+from l4agent.diagnostics.backup.backupkit import (
+    MANAGED_INSTANCE,
+    MAPPED_NAME,
+    REPLICA_COLUMNS,
+    REPLICA_JOIN,
+    USABLE_BACKUP,
+    WINDOW,
+    age_seconds,
+    backed_up_here,
+    log_window,
+)
 from l4agent.diagnostics.base import Check, CheckContext, Finding
-from l4agent.diagnostics.checkkit import age, truthy
+from l4agent.diagnostics.checkkit import age, compose, truthy
 
-# Newest full (D) and log (L) backup per database in one grouped pass, one row per type.
-MSSQL_LOG_BACKUPS = """
+# Newest restorable full (D) and log (L) backup per database within msdb's window, one row per type.
+MSSQL_LOG_BACKUPS = compose("""
 WITH newest AS (
-    SELECT bs.database_name, bs.type, MAX(bs.backup_finish_date) AS backup_finish_date
+    SELECT {mapped} AS database_name, bs.type, MAX(bs.backup_finish_date) AS backup_finish_date
     FROM msdb.dbo.backupset AS bs
-    WHERE bs.type IN ('D', 'L')
-    GROUP BY bs.database_name, bs.type
+    WHERE bs.type IN ('D', 'L') AND {window}
+      AND {usable}
+    GROUP BY {mapped}, bs.type
 )
 SELECT d.name, d.recovery_model_desc, d.log_reuse_wait_desc,
-       CASE WHEN d.replica_id IS NULL THEN 1
-            ELSE sys.fn_hadr_backup_is_preferred_replica(d.name) END AS is_preferred_backup_replica,
+       {replica},
        n.type, n.backup_finish_date, GETDATE() AS server_time
 FROM sys.databases AS d
 LEFT JOIN newest AS n ON n.database_name = d.name
+{replica_join}
 WHERE d.recovery_model_desc IN (N'FULL', N'BULK_LOGGED')
   AND d.database_id <> 2
   AND d.source_database_id IS NULL
   AND d.state_desc = N'ONLINE'
   AND d.is_in_standby = 0
 ORDER BY d.name
-"""
+""", replica=REPLICA_COLUMNS, replica_join=REPLICA_JOIN, mapped=MAPPED_NAME, window=WINDOW, usable=USABLE_BACKUP)
 
 # pg_ls_archive_statusdir() (pg_monitor) lists the .ready files: segments waiting to be archived.
 POSTGRESQL_ARCHIVER = """
@@ -86,8 +97,10 @@ class NoLogBackup(Check):
                 entry[str(row["type"]).strip()] = row["backup_finish_date"]
         for name, entry in databases.items():
             row = entry["row"]
-            if entry["D"] is None or not backed_up_here(ctx, row):
-                continue  # no full backup yet: the log chain has not started (backup.never says so)
+            if not backed_up_here(ctx, row, "log"):
+                continue
+            if entry["D"] is None:
+                continue  # no full backup here yet: the log chain has not started (backup.never says so)
             if entry["L"] is None:
                 since = age_seconds(row["server_time"], entry["D"])
                 if since is None or since <= window:
@@ -103,14 +116,20 @@ class NoLogBackup(Check):
                            f"({row['recovery_model_desc']} recovery model)")
                 severity = "warning"
             quoted = ctx.db.quote(name)
+            if int(row.get("engine_edition") or 0) == MANAGED_INSTANCE:
+                # Managed Instance: automated log backups, FULL recovery only, BACKUP only COPY_ONLY TO URL.
+                advice = ("Azure SQL Managed Instance backs up the log itself and keeps every database in FULL "
+                          "recovery: check the instance's automated backups (sys.dm_database_backups) and, for an "
+                          f"extra copy, BACKUP DATABASE {quoted} TO URL = N'https://...' WITH COPY_ONLY;")
+            else:
+                advice = (f"schedule log backups at least every {age(window)}: BACKUP LOG {quoted} TO DISK = N'...' "
+                          f"WITH CHECKSUM, COMPRESSION; or, if point-in-time restore is not needed: ALTER DATABASE "
+                          f"{quoted} SET RECOVERY SIMPLE;")
             yield self.finding(
-                ctx, severity, name, summary,
-                f"schedule log backups at least every {age(window)}: BACKUP LOG {quoted} TO DISK = N'...' WITH "
-                f"CHECKSUM, COMPRESSION; or, if point-in-time restore is not needed: ALTER DATABASE {quoted} SET "
-                "RECOVERY SIMPLE;",
+                ctx, severity, name, summary + f" (msdb of {row.get('server_name') or 'this server'})", advice,
                 recovery_model_desc=row["recovery_model_desc"], log_reuse_wait_desc=row.get("log_reuse_wait_desc"),
                 last_full_backup=entry["D"], last_log_backup=entry["L"], seconds_since=round(since),
-                window_seconds=window,
+                window_seconds=window, msdb_of=row.get("server_name"),
             )
 
     def _postgresql(self, ctx: CheckContext, window: float) -> Iterator[Finding]:

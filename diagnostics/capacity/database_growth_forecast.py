@@ -7,7 +7,9 @@ Logic: fit a line through the catalog's size (``l4agent_database_size_bytes{data
 in the daemon's history, the last ``window``; never sizes read during the run); days = room now /
 growth per day. With less than ``min_history`` of history, one info finding says so. Room:
 - SQL Server: per data file, up to its MAXSIZE (nothing when autogrowth is off), and never more
-  than its volume's free space (sys.dm_os_volume_stats; needs VIEW SERVER STATE);
+  than its volume's free space (sys.dm_os_volume_stats; needs VIEW SERVER STATE); on Azure SQL
+  Managed Instance never more than what is left of the instance's storage quota
+  (sys.server_resource_stats.reserved_storage_mb);
 - PostgreSQL, MariaDB: free space of the filesystem holding the data: the target's
   ``data_dirs``, else the server's data directory when the server runs on this host. A remote
   server without ``data_dirs`` has no known room, so no forecast.
@@ -57,8 +59,18 @@ FROM sys.database_files AS f
 CROSS APPLY sys.dm_os_volume_stats(DB_ID(), f.file_id) AS vs
 WHERE f.type = 0
 """,
+        "edition": "SELECT CAST(SERVERPROPERTY('EngineEdition') AS int) AS engine_edition",
+        # Azure SQL Managed Instance (EngineEdition 8) only: the instance's storage quota, which
+        # bounds every database together (the volumes the files report are not the limit there).
+        "instance_storage": """
+-- l4agent:version-guarded (EngineEdition = 8: sys.server_resource_stats exists on Managed Instance only)
+SELECT TOP (1) rs.reserved_storage_mb, rs.storage_space_used_mb
+FROM sys.server_resource_stats AS rs
+ORDER BY rs.end_time DESC
+""",
     },
 }
+MANAGED_INSTANCE = 8
 
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "(local)", ".", "(localdb)"}
 
@@ -116,6 +128,7 @@ class DatabaseGrowthForecast(Check):
     id = "capacity.database_growth_forecast"
     engines = frozenset({"mssql", "postgresql", "mysql"})
     title = "Databases that run out of room to grow within the horizon"
+    catalog_statements = frozenset({"files"})
     queries = QUERIES
     defaults = dict(DEFAULTS)
 
@@ -170,11 +183,38 @@ class DatabaseGrowthForecast(Check):
     def _measure(self, ctx: CheckContext, catalogs: Sequence[str]) -> tuple[dict[str, float], dict[str, Room | None]]:
         """Size and room of each catalog now."""
         if ctx.engine == "mssql":
-            measured = {c: mssql_room(ctx.query(self, "files", catalog=c)) for c in catalogs}
-            return {c: m[0] for c, m in measured.items()}, {c: m[1] for c, m in measured.items()}
+            quota = self._instance_quota(ctx)
+            sizes: dict[str, float] = {}
+            rooms: dict[str, Room | None] = {}
+            for c in catalogs:
+                try:  # one unreadable catalog (offline, restoring, timed out) costs only itself
+                    size, room = mssql_room(ctx.query(self, "files", catalog=c))
+                except DatabaseError as exc:
+                    if exc.kind == "closed":
+                        raise
+                    ctx.not_examined(self.id, f"catalog {c} skipped: {exc}", catalog=c)
+                    continue
+                if quota is not None:
+                    room = Room(min(room.bytes, quota.bytes), f"{quota.limit}; {room.limit}")
+                sizes[c], rooms[c] = size, room
+            return sizes, rooms
         sizes = self._sizes(ctx, catalogs)
         room = self._data_room(ctx)
         return sizes, dict.fromkeys(catalogs, room)
+
+    def _instance_quota(self, ctx: CheckContext) -> Room | None:
+        """Managed Instance: the room left in the instance's storage quota (None elsewhere)."""
+        edition = ctx.query(self, "edition")
+        if not edition or int(number(edition[0]["engine_edition"], 0) or 0) != MANAGED_INSTANCE:
+            return None
+        rows = ctx.query(self, "instance_storage")
+        if not rows:
+            ctx.not_examined(self.id, "Managed Instance storage quota unknown (sys.server_resource_stats is empty)")
+            return Room(float("inf"), "instance storage quota unknown")
+        reserved = number(rows[0]["reserved_storage_mb"]) * 1048576
+        free = max(0.0, reserved - number(rows[0]["storage_space_used_mb"]) * 1048576)
+        return Room(free, f"instance storage quota: {format_bytes(free)} free of {format_bytes(reserved)} "
+                          "(reserved_storage_mb)")
 
     def _data_room(self, ctx: CheckContext) -> Room | None:
         """Free space where the server keeps its data: data_dirs, else its own data directory
@@ -192,6 +232,9 @@ class DatabaseGrowthForecast(Check):
         return filesystem_room(str(directory)) if directory else None
 
     def _advice(self, ctx: CheckContext, catalog: str, room: Room, full_at: str) -> str:
+        if ctx.engine == "mssql" and room.limit.startswith("instance storage quota"):
+            return (f"before {full_at}: raise the Managed Instance's storage size (reserved_storage_mb, in the "
+                    "Azure portal or az sql mi update --storage), or archive or purge old periods")
         if ctx.engine == "mssql":
             quoted = ctx.db.quote(catalog) if ctx.db is not None else f"[{catalog}]"
             return (f"before {full_at}: raise the limits ({room.limit}) with ALTER DATABASE {quoted} "

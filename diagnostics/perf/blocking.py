@@ -16,13 +16,17 @@ from l4agent.diagnostics.base import Check, CheckContext, Finding
 from l4agent.diagnostics.checkkit import age, first_line, in_scope, qualified, who
 
 # Documented columns of sys.dm_exec_requests (wait_time in ms) and sys.dm_exec_sessions; the
-# text is the running statement, or for an idle head blocker the last one it sent.
+# text is the running statement, or for an idle head blocker the last one it sent. Blocked means a
+# lock wait (LCK_M_*) on a real session (blocking_session_id > 0); the negative ids are no session
+# (-2 orphaned distributed transaction, -3 deferred recovery, -4 latch owner in transition,
+# -5 async I/O or a latch owner not tracked) and are read apart by MSSQL_SYSTEM_BLOCKED.
 MSSQL_SESSIONS = """
 WITH waiting AS (
     SELECT r.session_id, r.blocking_session_id, r.wait_type, r.wait_time, r.wait_resource,
            r.database_id, r.sql_handle, r.command
     FROM sys.dm_exec_requests AS r
-    WHERE r.blocking_session_id <> 0
+    WHERE r.blocking_session_id > 0
+      AND r.wait_type LIKE N'LCK[_]%'
 )
 SELECT s.session_id, w.blocking_session_id, w.wait_type, w.wait_time, w.wait_resource, w.command,
        DB_NAME(COALESCE(w.database_id, s.database_id)) AS database_name,
@@ -35,6 +39,28 @@ OUTER APPLY sys.dm_exec_sql_text(COALESCE(w.sql_handle, c.most_recent_sql_handle
 WHERE w.session_id IS NOT NULL
    OR s.session_id IN (SELECT blocking_session_id FROM waiting)
 """
+
+MSSQL_SYSTEM_BLOCKED = """
+SELECT r.session_id, r.blocking_session_id, r.wait_type, r.wait_time, r.wait_resource, r.command,
+       DB_NAME(r.database_id) AS database_name, s.login_name, s.host_name, s.program_name
+FROM sys.dm_exec_requests AS r
+JOIN sys.dm_exec_sessions AS s ON s.session_id = r.session_id
+WHERE r.blocking_session_id < 0
+"""
+
+# What a negative blocking_session_id stands for (sys.dm_exec_requests), how bad it is, what to do.
+MSSQL_SYSTEM_BLOCKERS = {
+    -2: ("an orphaned distributed transaction", "warning",
+         "find its unit of work: SELECT DISTINCT request_owner_guid FROM sys.dm_tran_locks WHERE "
+         "request_session_id = -2; then, once MSDTC confirms it is abandoned: KILL '<that request_owner_guid>';"),
+    -3: ("a deferred recovery transaction", "warning",
+         "a transaction whose rollback was deferred at recovery holds the locks: see the error log and "
+         "sys.dm_tran_locks (request_session_id = -3); the database needs the failed pages repaired or restored"),
+    -4: ("a latch owner in transition (not identifiable)", "info",
+         "usually transient; if it lasts, look at the wait_resource pages and latch waits"),
+    -5: ("asynchronous I/O or a latch owner that is not tracked", "info",
+         "by itself not a performance problem (Microsoft); if it lasts, check I/O latency of the files"),
+}
 
 # pg_blocking_pids() only for sessions waiting on a lock: it takes lock-manager locks itself.
 POSTGRESQL_SESSIONS = """
@@ -189,7 +215,7 @@ class Blocking(Check):
     engines = frozenset({"mssql", "postgresql", "mysql"})
     title = "blocking chains: the head blocker and every session waiting on it"
     queries = {
-        "mssql": {"sessions": MSSQL_SESSIONS},
+        "mssql": {"sessions": MSSQL_SESSIONS, "system_blocked": MSSQL_SYSTEM_BLOCKED},
         "postgresql": {"sessions": POSTGRESQL_SESSIONS},
         "mysql": {"lock_waits": MYSQL_LOCK_WAITS},
     }
@@ -202,6 +228,7 @@ class Blocking(Check):
     def run(self, ctx: CheckContext) -> Iterator[Finding]:
         if ctx.engine == "mssql":
             sessions = _mssql_sessions(ctx.query(self, "sessions"))
+            yield from self._system_blocked(ctx, ctx.query(self, "system_blocked"))
         elif ctx.engine == "postgresql":
             sessions = _postgresql_sessions(ctx.query(self, "sessions"))
         else:
@@ -210,20 +237,63 @@ class Blocking(Check):
             wait = chain.longest_wait
             if wait < number(ctx.options["min_wait_seconds"]):
                 continue
-            if chain.head.catalog and not in_scope(ctx, chain.head.catalog):
+            # Scoped by the sessions held up, not by the head: an Agent job or maintenance in
+            # master/msdb blocking the application's sessions is the application's problem.
+            held_up = sorted({s.catalog for s in chain.blocked if s.catalog})
+            in_scope_catalogs = [c for c in held_up if in_scope(ctx, c)]
+            if held_up and not in_scope_catalogs:
+                continue
+            if not held_up and chain.head.catalog and not in_scope(ctx, chain.head.catalog):
                 continue
             head = chain.head
+            label = in_scope_catalogs[0] if in_scope_catalogs else head.catalog
+            where = f" (its session is in {head.catalog})" if head.catalog and head.catalog != label else ""
+            end = (f"or end it: {END_SESSION[ctx.engine].format(id=head.id)} " if _killable(head.id)
+                   else "or end it from the server side; ")
             severity = "critical" if wait >= number(ctx.options["critical_wait_seconds"]) else "warning"
             yield self.finding(
-                ctx, severity, qualified(head.catalog, f"session:{head.id}"),
-                f"session {head.id} ({head.who}) blocks {len(chain.blocked)} session(s); the longest has waited "
+                ctx, severity, qualified(label, f"session:{head.id}"),
+                f"session {head.id} ({head.who}){where} blocks {len(chain.blocked)} session(s); the longest has waited "
                 f"{age(wait)}" + (f"; the blocker is {head.state}" if head.state else ""),
                 f"find out what session {head.id} is doing (its statement is in the evidence); have it commit or roll "
-                f"back, or end it: {END_SESSION[ctx.engine].format(id=head.id)} Then fix the cause: long "
+                f"back, {end}Then fix the cause: long "
                 "transactions, a missing index that makes updates lock too many rows, or a batch running in business hours",
-                head_blocker={"session": head.id, "who": head.who, "state": head.state, "query": first_line(head.query, 1000)},
-                blocked=[{"session": s.id, "who": s.who, "waited_seconds": round(s.wait_seconds, 1),
+                head_blocker={"session": head.id, "who": head.who, "state": head.state, "catalog": head.catalog,
+                              "query": first_line(head.query, 1000)},
+                blocked_catalogs=held_up,
+                blocked=[{"session": s.id, "who": s.who, "catalog": s.catalog, "waited_seconds": round(s.wait_seconds, 1),
                           "blocked_by": sorted(s.blocked_by, key=_id_order), "query": first_line(s.query, 300)}
                          for s in chain.blocked],
                 longest_wait_seconds=round(wait, 1),
             )
+
+    def _system_blocked(self, ctx: CheckContext, rows: list[dict[str, Any]]) -> Iterator[Finding]:
+        """Requests waiting on no session (negative blocking_session_id): one finding per kind,
+        apart from the chains, never with a KILL of a negative id."""
+        by_code: dict[int, list[dict[str, Any]]] = {}
+        for row in rows:
+            if row.get("database_name") and not in_scope(ctx, row["database_name"]):
+                continue
+            code = int(number(row.get("blocking_session_id")))
+            by_code.setdefault(code, []).append(row)
+        for code, waiting in sorted(by_code.items(), reverse=True):  # -2 first
+            longest = max(number(r.get("wait_time")) for r in waiting) / 1000.0
+            if longest < number(ctx.options["min_wait_seconds"]):
+                continue
+            meaning, severity, advice = MSSQL_SYSTEM_BLOCKERS.get(
+                code, ("an owner SQL Server does not name", "info", "see sys.dm_exec_requests for the wait"))
+            yield self.finding(
+                ctx, severity, f"blocker:{code}",
+                f"{len(waiting)} request(s) wait on {meaning} (blocking_session_id {code}); the longest has waited "
+                f"{age(longest)}", advice,
+                blocking_session_id=code, longest_wait_seconds=round(longest, 1),
+                waiting=[{"session": str(r["session_id"]), "catalog": r.get("database_name"),
+                          "who": who(r.get("login_name"), r.get("host_name"), r.get("program_name")),
+                          "wait_type": r.get("wait_type"), "wait_resource": r.get("wait_resource"),
+                          "waited_seconds": round(number(r.get("wait_time")) / 1000.0, 1)} for r in waiting],
+            )
+
+
+def _killable(session_id: str) -> bool:
+    """A session id KILL accepts: a positive number (KILL -2 is invalid; -2 needs KILL 'UOW')."""
+    return session_id.isdigit() and int(session_id) > 0

@@ -15,11 +15,13 @@ from l4agent.dbaccess.values import number
 from l4agent.diagnostics.base import Check, CheckContext, Finding
 from l4agent.diagnostics.checkkit import age, first_line, in_scope, qualified, who
 
-# Documented columns of sys.dm_exec_requests (total_elapsed_time, cpu_time in ms) and
-# sys.dm_exec_sessions. Service Broker and trace waits are idle by design.
+# Documented columns of sys.dm_exec_requests (cpu_time in ms) and sys.dm_exec_sessions. Service
+# Broker and trace waits are idle by design. The elapsed time is computed from start_time with
+# DATEDIFF_BIG: total_elapsed_time is an int of milliseconds that goes negative after ~24.8 days.
 MSSQL_RUNNING = """
 SELECT r.session_id, DB_NAME(r.database_id) AS database_name, s.login_name, s.host_name, s.program_name,
-       r.status, r.command, r.wait_type, r.start_time, r.total_elapsed_time, r.cpu_time, r.logical_reads,
+       r.status, r.command, r.wait_type, r.start_time,
+       DATEDIFF_BIG(MILLISECOND, r.start_time, GETDATE()) AS elapsed_ms, r.cpu_time, r.logical_reads,
        r.blocking_session_id, LEFT(t.text, 1000) AS sql_text
 FROM sys.dm_exec_requests AS r
 JOIN sys.dm_exec_sessions AS s ON s.session_id = r.session_id
@@ -27,14 +29,16 @@ OUTER APPLY sys.dm_exec_sql_text(r.sql_handle) AS t
 WHERE s.is_user_process = 1
   AND r.session_id <> @@SPID
   AND COALESCE(r.wait_type, N'') NOT IN (N'BROKER_RECEIVE_WAITFOR', N'TRACEWRITE', N'WAITFOR')
-  AND r.total_elapsed_time >= ?
-ORDER BY r.total_elapsed_time DESC
+  AND DATEDIFF_BIG(MILLISECOND, r.start_time, GETDATE()) >= ?
+ORDER BY elapsed_ms DESC
 """
 
+# last_request_end_time is 1900-01-01 for a session that has not finished a request yet: left out
+# (DATEDIFF on it would also overflow int seconds, error 535).
 MSSQL_IDLE_IN_TRANSACTION = """
 SELECT s.session_id, DB_NAME(s.database_id) AS database_name, s.login_name, s.host_name, s.program_name,
        s.status, s.open_transaction_count, s.last_request_end_time,
-       DATEDIFF(SECOND, s.last_request_end_time, GETDATE()) AS idle_seconds,
+       DATEDIFF_BIG(SECOND, s.last_request_end_time, GETDATE()) AS idle_seconds,
        LEFT(t.text, 1000) AS sql_text
 FROM sys.dm_exec_sessions AS s
 LEFT JOIN sys.dm_exec_connections AS c ON c.session_id = s.session_id
@@ -42,6 +46,7 @@ OUTER APPLY sys.dm_exec_sql_text(c.most_recent_sql_handle) AS t
 WHERE s.is_user_process = 1
   AND s.status = N'sleeping'
   AND s.open_transaction_count > 0
+  AND s.last_request_end_time > '19000101'
   AND s.last_request_end_time < DATEADD(SECOND, -?, GETDATE())
 ORDER BY s.last_request_end_time
 """
@@ -103,8 +108,9 @@ END_SESSION = {"mssql": "KILL {id};", "postgresql": "SELECT pg_terminate_backend
 
 def waits_for_a_lock(engine: str, row: dict[str, Any]) -> bool:
     """The statement is blocked by another session's lock (perf.blocking reports it)."""
-    if engine == "mssql":
-        return bool(number(row.get("blocking_session_id") or 0))
+    if engine == "mssql":  # as perf.blocking reads it: an LCK wait on a session, or a negative blocker
+        blocker = number(row.get("blocking_session_id") or 0)
+        return blocker < 0 or (blocker > 0 and str(row.get("wait_type") or "").upper().startswith("LCK_"))
     if engine == "postgresql":
         return row.get("wait_event_type") == "Lock"
     return str(row.get("trx_state") or "").upper() == "LOCK WAIT"
@@ -113,7 +119,7 @@ def waits_for_a_lock(engine: str, row: dict[str, Any]) -> bool:
 def _common(engine: str, row: dict[str, Any], kind: str) -> dict[str, Any]:
     """A session row in common terms: id, catalog, who, seconds, query."""
     if engine == "mssql":
-        seconds = number(row["total_elapsed_time"]) / 1000.0 if kind == "running" else number(row["idle_seconds"])
+        seconds = number(row["elapsed_ms"]) / 1000.0 if kind == "running" else number(row["idle_seconds"])
         return {"id": str(row["session_id"]), "catalog": row.get("database_name"),
                 "who": who(row.get("login_name"), row.get("host_name"), row.get("program_name")),
                 "seconds": seconds, "query": row.get("sql_text")}
@@ -141,7 +147,7 @@ class LongRunning(Check):
 
     def run(self, ctx: CheckContext) -> Iterator[Finding]:
         min_seconds = number(ctx.options["min_seconds"])
-        limit = min_seconds * 1000 if ctx.engine == "mssql" else min_seconds  # total_elapsed_time is ms
+        limit = min_seconds * 1000 if ctx.engine == "mssql" else min_seconds  # elapsed_ms
         for row in ctx.query(self, "running", [limit]):
             session = _common(ctx.engine, row, "running")
             if session["catalog"] and not in_scope(ctx, session["catalog"]):

@@ -15,7 +15,7 @@ from typing import Any
 
 from l4agent.dbaccess.values import number
 from l4agent.diagnostics.base import Check, CheckContext, Finding
-from l4agent.diagnostics.checkkit import age, each_catalog, qualified
+from l4agent.diagnostics.checkkit import MSSQL_CATALOG_STATE, age, isolated, qualified, readable_catalogs
 
 POSTGRESQL_MODIFIED = """
 SELECT current_database() AS catalog_name, t.schemaname, t.relname, t.n_live_tup, t.n_mod_since_analyze,
@@ -34,7 +34,7 @@ LIMIT ?
 MSSQL_MODIFIED = """
 SELECT DB_NAME() AS database_name, sch.name AS schema_name, o.name AS table_name, st.name AS stats_name,
        st.auto_created, st.no_recompute, sp.last_updated, sp.rows, sp.rows_sampled, sp.modification_counter,
-       DATEDIFF(SECOND, sp.last_updated, GETDATE()) AS age_seconds
+       DATEDIFF_BIG(SECOND, sp.last_updated, GETDATE()) AS age_seconds
 FROM sys.stats AS st
 JOIN sys.objects AS o ON o.object_id = st.object_id
 JOIN sys.schemas AS sch ON sch.schema_id = o.schema_id
@@ -55,9 +55,10 @@ class StaleStatistics(Check):
     id = "perf.stale_statistics"
     engines = frozenset({"mssql", "postgresql"})
     title = "optimizer statistics with many rows modified since they were last gathered"
+    catalog_statements = frozenset({"modified"})
     queries = {
         "postgresql": {"modified": POSTGRESQL_MODIFIED},
-        "mssql": {"modified": MSSQL_MODIFIED},
+        "mssql": {"catalog_state": MSSQL_CATALOG_STATE, "modified": MSSQL_MODIFIED},
     }
     defaults = {
         "min_modified_rows": 1000,  # rows changed since the last analyze
@@ -68,12 +69,10 @@ class StaleStatistics(Check):
 
     def run(self, ctx: CheckContext) -> Iterator[Finding]:
         top_n = max(1, min(200, int(ctx.options["top_n"])))
-        def read(catalog: str | None) -> Iterator[Finding]:
-            if ctx.engine == "postgresql":
-                return self._postgresql(ctx, catalog, top_n)
-            return self._mssql(ctx, catalog, top_n)
-
-        yield from each_catalog(self, ctx, read)
+        names, _ = readable_catalogs(ctx, self)
+        for catalog in names:
+            read = self._postgresql if ctx.engine == "postgresql" else self._mssql
+            yield from isolated(ctx, self, catalog, lambda c=catalog, read=read: read(ctx, c, top_n))
 
     def _postgresql(self, ctx: CheckContext, catalog: str | None, top_n: int) -> Iterator[Finding]:
         rows = ctx.query(self, "modified", [int(ctx.options["min_modified_rows"]), top_n * 5], catalog=catalog)

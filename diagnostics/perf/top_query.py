@@ -25,21 +25,35 @@ from l4agent.diagnostics.checkkit import (
 )
 
 # total_elapsed_time / total_worker_time are microseconds, total_logical_reads 8 KB pages.
-# One sample text per query_hash: the statement of its costliest cached plan.
+# One pass over sys.dm_exec_query_stats: per query_hash the totals, and the handles and offsets of
+# its costliest cached plan (ROW_NUMBER); the text and plan functions are then applied once per
+# returned row, not per candidate through a correlated rescan of the DMV.
 MSSQL_RANKED = """
-WITH by_hash AS (
-    SELECT qs.query_hash,
-           SUM(qs.execution_count) AS execution_count,
-           SUM(qs.total_elapsed_time) AS total_elapsed_time,
-           SUM(qs.total_worker_time) AS total_worker_time,
-           SUM(qs.total_logical_reads) AS total_logical_reads,
-           SUM(qs.total_physical_reads) AS total_physical_reads,
-           MIN(qs.creation_time) AS creation_time,
-           MAX(qs.last_execution_time) AS last_execution_time
+WITH per_stmt AS (
+    SELECT qs.query_hash, qs.sql_handle, qs.plan_handle, qs.statement_start_offset, qs.statement_end_offset,
+           qs.execution_count, qs.total_elapsed_time, qs.total_worker_time, qs.total_logical_reads,
+           qs.total_physical_reads, qs.creation_time, qs.last_execution_time,
+           ROW_NUMBER() OVER (PARTITION BY qs.query_hash ORDER BY qs.total_elapsed_time DESC) AS pick
     FROM sys.dm_exec_query_stats AS qs
-    GROUP BY qs.query_hash
+), by_hash AS (
+    SELECT p.query_hash,
+           SUM(p.execution_count) AS execution_count,
+           SUM(p.total_elapsed_time) AS total_elapsed_time,
+           SUM(p.total_worker_time) AS total_worker_time,
+           SUM(p.total_logical_reads) AS total_logical_reads,
+           SUM(p.total_physical_reads) AS total_physical_reads,
+           MIN(p.creation_time) AS creation_time,
+           MAX(p.last_execution_time) AS last_execution_time,
+           MAX(CASE WHEN p.pick = 1 THEN p.sql_handle END) AS sql_handle,
+           MAX(CASE WHEN p.pick = 1 THEN p.plan_handle END) AS plan_handle,
+           MAX(CASE WHEN p.pick = 1 THEN p.statement_start_offset END) AS statement_start_offset,
+           MAX(CASE WHEN p.pick = 1 THEN p.statement_end_offset END) AS statement_end_offset
+    FROM per_stmt AS p
+    GROUP BY p.query_hash
 ), ranked AS (
-    SELECT b.*,
+    SELECT b.query_hash, b.execution_count, b.total_elapsed_time, b.total_worker_time, b.total_logical_reads,
+           b.total_physical_reads, b.creation_time, b.last_execution_time, b.sql_handle, b.plan_handle,
+           b.statement_start_offset, b.statement_end_offset,
            RANK() OVER (ORDER BY b.total_elapsed_time DESC) AS time_rank,
            RANK() OVER (ORDER BY b.total_worker_time DESC) AS cpu_rank,
            RANK() OVER (ORDER BY b.total_logical_reads DESC) AS reads_rank,
@@ -49,22 +63,15 @@ WITH by_hash AS (
 SELECT r.query_hash, r.execution_count, r.total_elapsed_time, r.total_worker_time,
        r.total_logical_reads, r.total_physical_reads, r.creation_time, r.last_execution_time,
        r.time_rank, r.cpu_rank, r.reads_rank, r.all_elapsed_time,
-       sample.database_name, sample.statement_text
+       DB_NAME(COALESCE(st.dbid, plan_db.dbid)) AS database_name,
+       SUBSTRING(st.text, r.statement_start_offset / 2 + 1,
+                 (CASE r.statement_end_offset WHEN -1 THEN DATALENGTH(st.text)
+                  ELSE r.statement_end_offset END - r.statement_start_offset) / 2 + 1) AS statement_text
 FROM ranked AS r
-OUTER APPLY (
-    SELECT TOP (1)
-           DB_NAME(COALESCE(st.dbid, plan_db.dbid)) AS database_name,
-           SUBSTRING(st.text, qs.statement_start_offset / 2 + 1,
-                     (CASE qs.statement_end_offset WHEN -1 THEN DATALENGTH(st.text)
-                      ELSE qs.statement_end_offset END - qs.statement_start_offset) / 2 + 1) AS statement_text
-    FROM sys.dm_exec_query_stats AS qs
-    CROSS APPLY sys.dm_exec_sql_text(qs.sql_handle) AS st
-    OUTER APPLY (SELECT CONVERT(int, pa.value) AS dbid
-                 FROM sys.dm_exec_plan_attributes(qs.plan_handle) AS pa
-                 WHERE pa.attribute = N'dbid') AS plan_db
-    WHERE qs.query_hash = r.query_hash
-    ORDER BY qs.total_elapsed_time DESC
-) AS sample
+OUTER APPLY sys.dm_exec_sql_text(r.sql_handle) AS st
+OUTER APPLY (SELECT CONVERT(int, pa.value) AS dbid
+             FROM sys.dm_exec_plan_attributes(r.plan_handle) AS pa
+             WHERE pa.attribute = N'dbid') AS plan_db
 WHERE r.time_rank <= ? OR r.cpu_rank <= ? OR r.reads_rank <= ?
 ORDER BY r.time_rank
 """

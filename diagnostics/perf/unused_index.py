@@ -2,7 +2,8 @@
 
 Usage counters only mean something after a full business cycle: the check reports nothing
 until the engine's statistics are at least ``min_stats_age`` old (PostgreSQL: since the
-database's stats_reset or the server start; SQL Server: since sqlserver_start_time; MariaDB:
+database's stats_reset or the server start; SQL Server: since the later of the server start and the
+database's own create/attach or last restore, never for an AUTO_CLOSE database; MariaDB:
 since start-up) and says how old they are. Primary keys, unique indexes and indexes that
 back a constraint or a foreign key are never proposed for dropping.
 """
@@ -15,10 +16,12 @@ from typing import Any
 from l4agent.dbaccess.values import number
 from l4agent.diagnostics.base import Check, CheckContext, Finding
 from l4agent.diagnostics.checkkit import (
+    MSSQL_CATALOG_STATE,
     age,
-    each_catalog,
     in_scope,
+    isolated,
     qualified,
+    readable_catalogs,
     seconds_option,
     truthy,
 )
@@ -43,13 +46,29 @@ ORDER BY pg_relation_size(s.indexrelid) DESC
 LIMIT ?
 """
 
+# Run in the catalog. sys.dm_db_index_usage_stats starts empty at server start and loses a
+# database's rows when it is restored, attached, set OFFLINE or AUTO_CLOSEd: its statistics are as
+# old as the later of the server start, the database's create/attach date and its last restore.
+# (An OFFLINE -> ONLINE cycle leaves no documented trace; docs/sqlserver.md says so.)
 MSSQL_STATS_AGE = """
-SELECT sqlserver_start_time, DATEDIFF(SECOND, sqlserver_start_time, GETDATE()) AS stats_age_seconds
-FROM sys.dm_os_sys_info
+SELECT d.name AS database_name, i.sqlserver_start_time, d.create_date, rh.restore_date AS last_restore_date,
+       d.is_auto_close_on,
+       DATEDIFF_BIG(SECOND,
+                    (SELECT MAX(t.started) FROM (VALUES (i.sqlserver_start_time), (d.create_date), (rh.restore_date))
+                        AS t(started)),
+                    GETDATE()) AS stats_age_seconds
+FROM sys.databases AS d
+CROSS JOIN sys.dm_os_sys_info AS i
+OUTER APPLY (SELECT MAX(r.restore_date) AS restore_date
+             FROM msdb.dbo.restorehistory AS r
+             WHERE r.destination_database_name = d.name) AS rh
+WHERE d.database_id = DB_ID()
 """
 
 # Documented columns of sys.indexes and sys.dm_db_index_usage_stats (no row: never used since
 # start-up); used_page_count from sys.dm_db_partition_stats is 8 KB pages. Run in each catalog.
+# New tables and indexes look unused: as sp_BlitzIndex does, tables created in the last 7 days or
+# modified in the last 2 (CREATE/ALTER INDEX changes the table's sys.objects.modify_date) are left out.
 MSSQL_UNUSED = """
 SELECT DB_NAME() AS database_name, s.name AS schema_name, o.name AS table_name, i.name AS index_name,
        i.index_id, i.type_desc, i.is_unique, i.is_primary_key, i.is_unique_constraint,
@@ -68,6 +87,8 @@ WHERE o.type = 'U' AND o.is_ms_shipped = 0
   AND i.is_primary_key = 0 AND i.is_unique_constraint = 0 AND i.is_unique = 0
   AND COALESCE(us.user_seeks, 0) + COALESCE(us.user_scans, 0) + COALESCE(us.user_lookups, 0) = 0
   AND COALESCE(ps.used_page_count, 0) * 8192 >= ?
+  AND o.create_date < DATEADD(DAY, -7, GETDATE())
+  AND o.modify_date < DATEADD(DAY, -2, GETDATE())
 ORDER BY COALESCE(us.user_updates, 0) DESC
 """
 
@@ -106,9 +127,10 @@ class UnusedIndex(Check):
     id = "perf.unused_index"
     engines = frozenset({"mssql", "postgresql", "mysql"})
     title = "indexes never read since the usage statistics began (only once those are old enough)"
+    catalog_statements = frozenset({"unused", "stats_age", "index_definitions", "foreign_key_columns"})
     queries = {
         "postgresql": {"stats_age": POSTGRESQL_STATS_AGE, "unused": POSTGRESQL_UNUSED},
-        "mssql": {"stats_age": MSSQL_STATS_AGE, "unused": MSSQL_UNUSED},
+        "mssql": {"catalog_state": MSSQL_CATALOG_STATE, "stats_age": MSSQL_STATS_AGE, "unused": MSSQL_UNUSED},
         "mysql": {"stats_age": MYSQL_STATS_AGE, "unused": MYSQL_UNUSED,
                   "index_definitions": MYSQL_INDEX_DEFINITIONS, "foreign_key_columns": MYSQL_FOREIGN_KEY_COLUMNS},
     }
@@ -125,17 +147,29 @@ class UnusedIndex(Check):
         if ctx.engine == "mysql":
             yield from self._mysql(ctx, min_age, top_n)
             return
-        def read(catalog: str | None) -> Iterator[Finding]:
-            stats = ctx.query(self, "stats_age", catalog=catalog)
-            stats_age = number(stats[0]["stats_age_seconds"]) if stats else 0.0
-            if stats_age < min_age:
-                return  # too young to mean anything
-            params = [int(ctx.options["min_index_bytes"])] + ([top_n] if ctx.engine == "postgresql" else [])
-            rows = ctx.query(self, "unused", params, catalog=catalog)[:top_n]
-            for row in rows:
-                yield self._finding(ctx, row, stats_age, stats[0])
+        names, states = readable_catalogs(ctx, self)
+        for catalog in names:
+            if truthy(states.get(catalog or "", {}).get("is_secondary")):
+                ctx.not_examined(self.id, f"catalog {catalog} skipped: an availability-group secondary, whose usage "
+                                          "statistics count only its own reads (judge on the primary)", catalog=catalog)
+                continue
+            yield from isolated(ctx, self, catalog, lambda c=catalog: self._catalog(ctx, c, min_age, top_n))
 
-        yield from each_catalog(self, ctx, read)
+    def _catalog(self, ctx: CheckContext, catalog: str | None, min_age: float, top_n: int) -> Iterator[Finding]:
+        stats = ctx.query(self, "stats_age", catalog=catalog)
+        if ctx.engine == "mssql" and stats and truthy(stats[0].get("is_auto_close_on")):
+            ctx.not_examined(self.id, "AUTO_CLOSE is on: index usage statistics vanish at every close",
+                             catalog=catalog)
+            return
+        stats_age = number(stats[0]["stats_age_seconds"], 0.0) if stats else 0.0
+        if stats_age < min_age:
+            ctx.not_examined(self.id, f"usage statistics are {age(stats_age)} old, less than min_stats_age "
+                                      f"({age(min_age)}): too young to call an index unused", catalog=catalog)
+            return
+        params = [int(ctx.options["min_index_bytes"])] + ([top_n] if ctx.engine == "postgresql" else [])
+        rows = ctx.query(self, "unused", params, catalog=catalog)[:top_n]
+        for row in rows:
+            yield self._finding(ctx, row, stats_age, stats[0])
 
     def _finding(self, ctx: CheckContext, row: dict[str, Any], stats_age: float, stats: dict[str, Any]) -> Finding:
         since = {"stats_age_seconds": round(stats_age), "stats_since": age(stats_age) + " ago"}
@@ -154,12 +188,13 @@ class UnusedIndex(Check):
         size = number(row["used_page_count"]) * 8192
         return self.finding(
             ctx, "info", qualified(row["database_name"], row["schema_name"], row["table_name"], row["index_name"]),
-            f"index never read in {age(stats_age)} since SQL Server started, but updated "
+            f"index never read in {age(stats_age)} of usage statistics, but updated "
             f"{number(row['user_updates']):,.0f} times ({size / 1048576:,.1f} MiB)",
             f"check secondaries and monthly/yearly jobs do not need it, then: DROP INDEX {index} ON {table};",
             user_seeks=row["user_seeks"], user_scans=row["user_scans"], user_lookups=row["user_lookups"],
             user_updates=row["user_updates"], used_page_count=row["used_page_count"],
-            sqlserver_start_time=stats.get("sqlserver_start_time"), **since,
+            sqlserver_start_time=stats.get("sqlserver_start_time"), database_create_date=stats.get("create_date"),
+            last_restore_date=stats.get("last_restore_date"), **since,
         )
 
     def _mysql(self, ctx: CheckContext, min_age: float, top_n: int) -> Iterator[Finding]:

@@ -43,7 +43,7 @@ BENIGN_WAITS = (
 MSSQL_WAITS = compose("""
 SELECT TOP (?) w.wait_type, w.waiting_tasks_count, w.wait_time_ms, w.max_wait_time_ms, w.signal_wait_time_ms,
        SUM(w.wait_time_ms) OVER () AS all_wait_time_ms,
-       DATEDIFF(SECOND, i.sqlserver_start_time, GETDATE()) AS since_seconds
+       DATEDIFF_BIG(SECOND, i.sqlserver_start_time, GETDATE()) AS since_seconds
 FROM sys.dm_os_wait_stats AS w
 CROSS JOIN sys.dm_os_sys_info AS i
 WHERE w.wait_time_ms > 0

@@ -391,6 +391,8 @@ def _read(db: Any, engine: str, names: Sequence[str], own: str | None = None, us
         try:
             tables.extend(_read_one(db, engine, statements, name, own, user))
         except (CatalogError, DatabaseError) as exc:
+            if isinstance(exc, DatabaseError) and exc.kind == "closed":
+                raise  # the connection is gone: the whole target, not this catalog
             failed[name] = _why(engine, name, user, str(exc))
     return Catalog(engine, tuple(names), tables, failed)
 
@@ -414,6 +416,8 @@ def _read_one(db: Any, engine: str, statements: Mapping[str, str], name: str, ow
             raise CatalogError(f"catalog {name!r} does not exist or {who} has no privilege on it "
                                f"(MariaDB shows a schema only to a user with a grant on it: "
                                f"GRANT REFERENCES ON `{name}`.* TO {who})")
+    elif engine == "mssql":
+        params, where = (), name  # always an explicit USE: a catalog never leaks in from an earlier read
     else:
         params, where = (), (None if name == own else name)
     rows = {}
@@ -520,6 +524,7 @@ class SchemaCheck(Check):
 
     engines = frozenset({"mssql", "postgresql", "mysql"})
     queries = QUERIES  # the catalog read every schema check shares
+    catalog_statements = frozenset(STATEMENTS) | {"current_catalog"}
 
     def run(self, ctx: CheckContext) -> Iterator[Finding]:
         catalog = read_catalog(ctx)

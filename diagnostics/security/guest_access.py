@@ -35,6 +35,7 @@ class GuestAccess(Check):
     id = "security.guest_access"
     engines = frozenset({"mssql"})
     title = "guest has CONNECT in user databases"
+    catalog_statements = frozenset({"guest_connect"})
     queries = {"mssql": {"user_databases": USER_DATABASES, "guest_connect": GUEST_CONNECT}}
     defaults = {"max_databases": 50}
 

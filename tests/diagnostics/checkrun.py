@@ -73,7 +73,8 @@ def select_columns(sql: str) -> list[str]:
 class DmvConnection:
     """Stands in for a SQL Server Connection: returns the given rows for each named statement.
 
-    ``rows`` maps a statement name (or ``(name, catalog)``) to its rows. Every row must carry
+    ``rows`` maps a statement name (or ``(name, catalog)``) to its rows, or to a function of the
+    parameters that returns them (or raises). Every row must carry
     exactly the statement's output columns, and ``params`` must match its ``?`` markers.
     """
 
@@ -86,11 +87,14 @@ class DmvConnection:
     def quote(self, identifier: str) -> str:
         return quote_mssql(identifier)
 
-    def query(self, sql: str, params=(), catalog: str | None = None, max_rows: int | None = None):
+    def query(self, sql: str, params=(), catalog: str | None = None, max_rows: int | None = None,
+              timeout: float | None = None):
         name = self.names[sql]
         assert sql.count("?") == len(params), f"{name}: {sql.count('?')} markers, {len(params)} params"
         self.calls.append((name, tuple(params), catalog))
         rows = self.rows.get((name, catalog), self.rows.get(name, []))
+        if callable(rows):  # rows by parameters (may raise, e.g. a DatabaseError)
+            rows = rows(tuple(params))
         columns = select_columns(sql)
         for row in rows:
             assert sorted(row) == sorted(columns), f"{name}: row has {sorted(row)}, statement returns {sorted(columns)}"
@@ -106,6 +110,17 @@ def run_mssql(check_id: str, rows: dict[Any, list[dict[str, Any]]], *, diagnosti
     db = DmvConnection(check, rows)
     ctx = CheckContext(config, options_for(check, config.diagnostics), "testhost", target=config.databases[0], db=db)
     return list(check.run(ctx)), db
+
+
+def run_mssql_ctx(check_id: str, rows: dict[Any, list[dict[str, Any]]], *, diagnostics: dict | None = None,
+                  **target: Any) -> tuple[list[Finding], DmvConnection, CheckContext]:
+    """:func:`run_mssql`, also returning the context (its coverage: what was not examined)."""
+    entry = {"name": "erp", "engine": "mssql", "dsn": MSSQL_DSN, "password_env": "L4T_UNUSED", **target}
+    config = parse_config({"databases": [entry], "diagnostics": diagnostics or {}}, "<test>")
+    check = by_id(check_id)
+    db = DmvConnection(check, rows)
+    ctx = CheckContext(config, options_for(check, config.diagnostics), "testhost", target=config.databases[0], db=db)
+    return list(check.run(ctx)), db, ctx
 
 
 # -- background sessions ---------------------------------------------------------------------

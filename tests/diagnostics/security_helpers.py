@@ -4,7 +4,7 @@
   T-SQL with sqlglot's tsql dialect, and :class:`CatalogRows` answers a check's named statements
   with rows that must carry exactly the statement's output columns (a renamed or misspelt
   column fails the test). :data:`DOCUMENTED_COLUMNS` lists the catalog-view columns as
-  Microsoft documents them; every column a statement names must be among them.
+  Microsoft documents them (tests/data/mssql/documented_schema.json); every column a statement names must be among them.
 - :func:`lab_postgres` / :func:`lab_mariadb`: dedicated throwaway servers (one each per test
   session, started on first use) whose server config the security tests may change; the shared
   ``pg_server``/``mariadb_server`` fixtures stay untouched. The lab MariaDB offers TLS and starts
@@ -28,37 +28,10 @@ from l4agent.diagnostics.base import Check, CheckContext
 from l4agent.diagnostics.runner import DiagnoseResult, run_diagnostics
 from tests.support.dbservers import MariaDbServer, PostgresServer
 from tests.support.peers import ThrowawayCA
+from tests.support.tsql_resolve import Schema
 
 # Columns of the catalog views and DMVs the checks read (Microsoft Learn, SQL Server 2019/2022).
-_SERVER_PRINCIPALS = {"name", "principal_id", "sid", "type", "type_desc", "is_disabled", "create_date",
-                      "modify_date", "default_database_name", "default_language_name", "credential_id",
-                      "owning_principal_id", "is_fixed_role"}
-DOCUMENTED_COLUMNS: dict[str, set[str]] = {
-    "sys.server_principals": _SERVER_PRINCIPALS,
-    "sys.sql_logins": _SERVER_PRINCIPALS | {"is_policy_checked", "is_expiration_checked", "password_hash"},
-    "sys.server_role_members": {"role_principal_id", "member_principal_id"},
-    "sys.configurations": {"configuration_id", "name", "value", "minimum", "maximum", "value_in_use",
-                           "description", "is_dynamic", "is_advanced"},
-    "sys.databases": {"name", "database_id", "source_database_id", "owner_sid", "create_date",
-                      "compatibility_level", "collation_name", "user_access", "user_access_desc",
-                      "is_read_only", "state", "state_desc", "recovery_model", "recovery_model_desc",
-                      "is_trustworthy_on", "is_db_chaining_on", "is_encrypted"},
-    "sys.dm_exec_connections": {"session_id", "most_recent_session_id", "connect_time", "net_transport",
-                                "protocol_type", "protocol_version", "endpoint_id", "encrypt_option",
-                                "auth_scheme", "node_affinity", "num_reads", "num_writes", "last_read",
-                                "last_write", "net_packet_size", "client_net_address", "client_tcp_port",
-                                "local_net_address", "local_tcp_port", "connection_id",
-                                "parent_connection_id", "most_recent_sql_handle"},
-    "sys.dm_exec_sessions": {"session_id", "login_time", "host_name", "program_name", "host_process_id",
-                             "client_version", "client_interface_name", "security_id", "login_name",
-                             "nt_domain", "nt_user_name", "status", "original_login_name", "is_user_process",
-                             "database_id"},
-    "sys.database_permissions": {"class", "class_desc", "major_id", "minor_id", "grantee_principal_id",
-                                 "grantor_principal_id", "type", "permission_name", "state", "state_desc"},
-    "sys.database_principals": {"name", "principal_id", "type", "type_desc", "default_schema_name",
-                                "create_date", "modify_date", "owning_principal_id", "sid", "is_fixed_role",
-                                "authentication_type", "authentication_type_desc"},
-}
+DOCUMENTED_COLUMNS: dict[str, set[str]] = {name: set(obj["columns"]) for name, obj in Schema().objects.items()}
 
 
 def parse_tsql(sql: str) -> exp.Expression:

@@ -23,53 +23,11 @@ from l4agent.collectors.database.steps import StepContext
 from l4agent.core.config import DatabaseConfig
 from l4agent.dbaccess.connection import describe_error
 from l4agent.dbaccess.engines import ENGINES
+from tests.support.tsql_resolve import Schema
 
-# Columns as documented on learn.microsoft.com for each view the statements read (a subset of
-# each view's columns is enough: a statement may read only what is listed here).
-DOCUMENTED_COLUMNS = {
-    "sys.configurations": {"configuration_id", "name", "value", "minimum", "maximum", "value_in_use",
-                           "description", "is_dynamic", "is_advanced"},
-    "sys.dm_exec_connections": {"session_id", "most_recent_session_id", "connect_time", "net_transport",
-                                "protocol_type", "encrypt_option", "auth_scheme", "client_net_address"},
-    "sys.dm_exec_sessions": {"session_id", "login_time", "host_name", "program_name", "login_name", "status",
-                             "cpu_time", "memory_usage", "total_elapsed_time", "last_request_start_time",
-                             "last_request_end_time", "reads", "writes", "logical_reads", "is_user_process",
-                             "transaction_isolation_level", "lock_timeout", "deadlock_priority", "row_count",
-                             "database_id", "open_transaction_count"},
-    "sys.dm_exec_requests": {"session_id", "request_id", "start_time", "status", "command", "sql_handle",
-                             "database_id", "blocking_session_id", "wait_type", "wait_time", "last_wait_type",
-                             "wait_resource", "open_transaction_count", "transaction_id", "cpu_time",
-                             "total_elapsed_time", "reads", "writes", "logical_reads"},
-    "sys.dm_tran_active_transactions": {"transaction_id", "name", "transaction_begin_time", "transaction_type",
-                                        "transaction_uow", "transaction_state", "dtc_state"},
-    "sys.dm_tran_session_transactions": {"session_id", "transaction_id", "transaction_descriptor", "enlist_count",
-                                         "is_user_transaction", "is_local", "is_enlisted", "is_bound",
-                                         "open_transaction_count"},
-    "sys.dm_os_performance_counters": {"object_name", "counter_name", "instance_name", "cntr_value", "cntr_type"},
-    "sys.master_files": {"database_id", "file_id", "file_guid", "type", "type_desc", "data_space_id", "name",
-                         "physical_name", "state", "state_desc", "size", "max_size", "growth",
-                         "is_percent_growth"},
-    "sys.databases": {"name", "database_id", "source_database_id", "owner_sid", "create_date",
-                      "compatibility_level", "collation_name", "user_access", "is_read_only", "state",
-                      "state_desc", "recovery_model", "recovery_model_desc", "is_trustworthy_on", "replica_id",
-                      "group_database_id"},
-    "msdb.dbo.backupset": {"backup_set_id", "media_set_id", "database_name", "server_name", "machine_name",
-                           "type", "backup_start_date", "backup_finish_date", "backup_size",
-                           "compressed_backup_size", "is_copy_only", "has_backup_checksums", "is_damaged",
-                           "database_guid", "recovery_model", "first_lsn", "last_lsn", "database_backup_lsn",
-                           "differential_base_lsn", "database_creation_date"},
-    "sys.dm_hadr_database_replica_states": {"database_id", "group_id", "replica_id", "group_database_id",
-                                            "is_local", "is_primary_replica", "synchronization_state",
-                                            "synchronization_health", "database_state", "is_suspended",
-                                            "last_sent_time", "last_received_time", "last_hardened_time",
-                                            "last_redone_time", "log_send_queue_size", "log_send_rate",
-                                            "redo_queue_size", "redo_rate", "last_commit_lsn",
-                                            "last_commit_time", "secondary_lag_seconds"},
-    "sys.availability_replicas": {"replica_id", "group_id", "replica_metadata_id", "replica_server_name",
-                                  "owner_sid", "endpoint_url", "availability_mode", "failover_mode",
-                                  "backup_priority", "secondary_role_allow_connections"},
-    "sys.availability_databases_cluster": {"group_id", "group_database_id", "database_name"},
-}
+# Columns as Microsoft documents them, from the documented-schema contract
+# (tests/data/mssql/documented_schema.json; versions are checked in tests/diagnostics/test_mssql_contract.py).
+DOCUMENTED_COLUMNS: dict[str, set[str]] = {name: set(obj["columns"]) for name, obj in Schema().objects.items()}
 
 # sqlglot (30.x) cannot parse this standard T-SQL statement in any dialect; it is the documented
 # form (https://learn.microsoft.com/sql/t-sql/statements/set-transaction-isolation-level-transact-sql).
@@ -225,9 +183,9 @@ def test_sizes_data_and_log_sum_per_catalog():
         (("catalog", "workcube_cf_2012_1"), ("kind", "data")): 1_073_741_824.0}
 
 
-def backup_row(catalog, kind, copy_only, age, in_ag=0, preferred=True):
+def backup_row(catalog, kind, copy_only, age, in_ag=0, primary=True):
     return {"catalog": catalog, "type": kind, "is_copy_only": copy_only, "age_seconds": age,
-            "in_availability_group": in_ag, "is_preferred_replica": preferred}
+            "in_availability_group": in_ag, "is_primary_replica": primary}
 
 
 def test_backup_ages_per_type_with_differential_and_copy_only():
@@ -267,18 +225,74 @@ def test_backup_only_a_differential_is_missing_its_full():
     assert (("catalog", "workcube_cf"), ("type", "full_or_diff")) not in values(samples, "l4agent_backup_age_seconds")
 
 
-def test_backup_ages_only_on_the_preferred_ag_replica():
-    secondary = [backup_row("workcube_cf", "D", False, 30 * 86400, in_ag=1, preferred=False)]
-    samples = list(mssql.backup_samples(secondary, ctx()))
+def replica_row(catalog, preferred, role="SECONDARY", preference="SECONDARY", replica="DB2", server="DB2"):
+    return {"catalog": catalog, "is_preferred_replica": preferred, "backup_preference": preference,
+            "local_role": role, "replica_server_name": replica, "server_name": server}
+
+
+def ag_round(replica_rows, backup_rows):
+    context = StepContext("erp", "mssql", 0.0, {"hadr_enabled": True})
+    samples = list(mssql.replica_samples(replica_rows, context)) + list(mssql.backup_samples(backup_rows, context))
+    return samples
+
+
+def test_ag_primary_judges_full_and_diff_and_a_preferred_secondary_judges_logs():
+    """Issue 16 item 4. Before: every age was dropped unless fn_hadr_backup_is_preferred_replica = 1,
+    so with the default "prefer secondary" the primary's full/diff ages were never seen."""
+    on_primary = [backup_row("workcube_cf", "D", False, 86400, in_ag=1, primary=True),
+                  backup_row("workcube_cf", "I", False, 3600, in_ag=1, primary=True),
+                  backup_row("workcube_cf", "L", False, 7200, in_ag=1, primary=True)]
+    samples = ag_round([replica_row("workcube_cf", 0, role="PRIMARY", replica="DB1", server="DB1")], on_primary)
+    ages = values(samples, "l4agent_backup_age_seconds")
+    assert ages[(("catalog", "workcube_cf"), ("type", "full"))] == 86400.0
+    assert ages[(("catalog", "workcube_cf"), ("type", "full_or_diff"))] == 3600.0
+    assert (("catalog", "workcube_cf"), ("type", "log")) not in ages  # logs are the preferred secondary's
+    assert values(samples, "l4agent_backup_missing") == {(("catalog", "workcube_cf"),): 0.0}
     assert values(samples, "l4agent_backup_preferred_replica") == {(("catalog", "workcube_cf"),): 0.0}
-    assert not values(samples, "l4agent_backup_age_seconds")  # the preferred replica reports them
-    assert not values(samples, "l4agent_backup_missing")
-    preferred = [backup_row("workcube_cf", "D", False, 3600, in_ag=1, preferred=True),
-                 backup_row("workcube_cf", "L", True, 300, in_ag=1, preferred=True)]
-    samples = list(mssql.backup_samples(preferred, ctx()))
+
+    on_secondary = [backup_row("workcube_cf", "D", True, 86400, in_ag=1, primary=False),
+                    backup_row("workcube_cf", "L", False, 300, in_ag=1, primary=False)]
+    samples = ag_round([replica_row("workcube_cf", 1)], on_secondary)
+    ages = values(samples, "l4agent_backup_age_seconds")
+    assert ages == {(("catalog", "workcube_cf"), ("type", "log")): 300.0}
+    assert not values(samples, "l4agent_backup_missing")  # fulls are judged on the primary
     assert values(samples, "l4agent_backup_preferred_replica") == {(("catalog", "workcube_cf"),): 1.0}
-    assert values(samples, "l4agent_backup_age_seconds")[(("catalog", "workcube_cf"), ("type", "log"))] == 300.0
-    assert values(samples, "l4agent_backup_copy_only")[(("catalog", "workcube_cf"), ("type", "log"))] == 1.0
+
+
+def test_preferred_replica_worked_out_when_the_server_name_case_differs():
+    """Issue 16 item 9: with @@SERVERNAME 'db2' and replica 'DB2' the function answers 0 everywhere."""
+    assert mssql.preferred_backup_replica(replica_row("x", 0, replica="DB2", server="db2")) is True
+    assert mssql.preferred_backup_replica(replica_row("x", 0, role="PRIMARY", replica="DB1", server="db1")) is False
+    assert mssql.preferred_backup_replica(replica_row("x", 0, replica="DB2", server="DB2")) is False  # the answer
+
+
+def test_preferred_replica_function_is_called_only_for_ag_databases_in_a_step_of_its_own():
+    """Issue 16 item 9. Before: BACKUP_HISTORY called sys.fn_hadr_backup_is_preferred_replica for every
+    database on every read; one 41005 error lost every backup age."""
+    assert "fn_hadr_backup_is_preferred_replica" not in mssql.BACKUP_HISTORY
+    step = next(s for s in mssql.STEPS if s.name == "backup replicas")
+    assert step.applies({"hadr_enabled": True}) and not step.applies({"hadr_enabled": False})
+    text = " ".join(mssql.BACKUP_REPLICAS.split())
+    assert "CASE WHEN d.replica_id IS NULL THEN NULL ELSE sys.fn_hadr_backup_is_preferred_replica(d.name) END" in text
+    assert "WHERE d.replica_id IS NOT NULL" in text
+
+
+def test_backup_history_excludes_snapshots_nul_and_is_bounded():
+    """Issue 16 item 10 (sp_Blitz check 256): backups to NUL and snapshots are no restorable full; msdb
+    is read within a window; database snapshots and standby databases are left out."""
+    text = " ".join(mssql.BACKUP_HISTORY.split())
+    assert "bs.is_snapshot = 0" in text
+    assert "mf.physical_device_name = N'NUL'" in text and "NOT EXISTS" in text
+    assert f"bs.backup_finish_date >= DATEADD(DAY, -{mssql.HISTORY_DAYS}, GETDATE())" in text
+    assert "d.source_database_id IS NULL AND d.is_in_standby = 0" in text
+    assert "COALESCE(DB_NAME(DB_ID(bs.database_name)), bs.database_name)" in text  # MI GUID names (item 11)
+
+
+def test_managed_instance_claims_no_missing_backup():
+    """Issue 16 item 11: automated backups on Managed Instance are not in msdb."""
+    context = StepContext("erp", "mssql", 0.0, {"engine_edition": 8})
+    samples = list(mssql.backup_samples([backup_row("workcube_cf", None, None, None)], context))
+    assert not values(samples, "l4agent_backup_missing")
 
 
 def test_availability_group_lag():

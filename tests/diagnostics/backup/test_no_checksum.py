@@ -10,7 +10,8 @@ from tests.diagnostics.checkrun import run_mssql
 
 
 def _backup(name: str, kind: str, checksums: bool, preferred: int = 1) -> dict:
-    return {"name": name, "is_preferred_backup_replica": preferred, "type": kind,
+    return {"name": name, "is_primary_replica": preferred, "is_preferred_backup_replica": preferred,
+            "server_name": "DB1", "engine_edition": 3, "type": kind,
             "backup_finish_date": datetime(2026, 11, 22, 2, 0), "is_copy_only": False,
             "has_backup_checksums": checksums}
 

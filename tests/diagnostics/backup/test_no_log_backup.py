@@ -20,9 +20,11 @@ from tests.diagnostics.checkrun import (
 NOW = datetime(2026, 11, 22, 7, 0, 0)
 
 
-def _rows(name: str, full_ago: timedelta | None, log_ago: timedelta | None, preferred: int = 1) -> list[dict]:
+def _rows(name: str, full_ago: timedelta | None, log_ago: timedelta | None, preferred: int = 1,
+          engine_edition: int = 3) -> list[dict]:
     base = {"name": name, "recovery_model_desc": "FULL", "log_reuse_wait_desc": "LOG_BACKUP",
-            "is_preferred_backup_replica": preferred, "server_time": NOW}
+            "is_primary_replica": 1, "is_preferred_backup_replica": preferred, "server_name": "DB1",
+            "engine_edition": engine_edition, "server_time": NOW}
     rows = [{**base, "type": kind, "backup_finish_date": NOW - ago} for kind, ago in (("D", full_ago), ("L", log_ago))
             if ago is not None]
     return rows or [{**base, "type": None, "backup_finish_date": None}]
@@ -67,3 +69,18 @@ def test_postgresql_nothing_archived_within_the_window():
 def test_postgresql_without_archive_mode_is_not_reported(pg_server, pg_db):
     config = db_config(pg_server, pg_db, log_backup_window="1s")
     assert findings_of(run_check("backup.no_log_backup", config)) == []
+
+
+def test_mssql_managed_instance_gets_no_recovery_simple_or_to_disk_advice():
+    """Issue 16 item 11: on Managed Instance BACKUP is COPY_ONLY TO URL and every database is FULL."""
+    findings, _ = run_mssql("backup.no_log_backup", {"log_backups": _rows("erp", timedelta(days=1), timedelta(hours=5),
+                                                                           engine_edition=8)})
+    assert len(findings) == 1
+    advice = findings[0].recommendation
+    assert "SET RECOVERY SIMPLE" not in advice and "TO DISK" not in advice and "TO URL" in advice
+
+
+def test_mssql_ag_logs_are_judged_on_the_preferred_replica_only():
+    findings, _ = run_mssql("backup.no_log_backup", {"log_backups": _rows("erp", timedelta(days=1), timedelta(hours=5),
+                                                                           preferred=0)})
+    assert findings == []

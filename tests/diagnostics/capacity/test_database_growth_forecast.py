@@ -145,3 +145,54 @@ def test_sql_server_room_respects_maxsize_autogrowth_and_shared_volumes():
     assert room.bytes == 52 * gb
     assert "erp_3: MAXSIZE 12.0 GiB" in room.limit and "erp_4: autogrowth off" in room.limit
     assert "volume D:\\: 50.0 GiB free" in room.limit
+
+
+# -- SQL Server: Managed Instance quota and unreadable catalogs (issue 16 items 11, 5) ------------
+
+def _mssql_measure(rows, databases=("erp", "erp_old")):
+    from l4agent.agent.configuration import parse_config
+    from l4agent.diagnostics.base import CheckContext
+    from l4agent.diagnostics.options import options_for
+    from l4agent.diagnostics.registry import by_id
+    from tests.diagnostics.checkrun import (
+        MSSQL_DSN,
+        DmvConnection,
+        run_mssql_ctx,  # noqa: F401 - builds the same context
+    )
+
+    check = by_id("capacity.database_growth_forecast")
+    config = parse_config({"databases": [{"name": "erp", "engine": "mssql", "dsn": MSSQL_DSN,
+                                          "password_env": "L4T_UNUSED", "databases": list(databases)}]}, "<test>")
+    db = DmvConnection(check, rows)
+    ctx = CheckContext(config, options_for(check, config.diagnostics), "h", target=config.databases[0], db=db)
+    return check._measure(ctx, list(databases)), ctx, check
+
+
+FILE = {"file_name": "erp", "physical_name": "D:\\data\\erp.mdf", "size_bytes": 10 * 2**30, "max_size": -1,
+        "growth": 8192, "volume_mount_point": "D:\\", "available_bytes": 500 * 2**30}
+
+
+def test_managed_instance_room_is_bounded_by_the_instance_storage_quota():
+    """Before: the room was the volume's free space (500 GiB here), which on Managed Instance is not
+    the limit; the instance quota (reserved_storage_mb) is."""
+    from l4agent.dbaccess.connection import DatabaseError
+
+    def offline(params):
+        raise DatabaseError("database 'erp': Database 'erp_old' cannot be opened because it is offline.", "query")
+
+    rows = {"edition": [{"engine_edition": 8}],
+            "instance_storage": [{"reserved_storage_mb": 32768, "storage_space_used_mb": 30720}],
+            ("files", "erp"): [FILE], ("files", "erp_old"): offline}
+    (sizes, rooms), ctx, check = _mssql_measure(rows)
+    assert rooms["erp"].bytes == 2048 * 2**20 and rooms["erp"].limit.startswith("instance storage quota")
+    assert "erp_old" not in rooms  # skipped, and said so; erp was still measured
+    assert any("erp_old" in i["why"] and "offline" in i["why"] for e in ctx.coverage.entries() for i in e.not_examined)
+    from l4agent.diagnostics.capacity.database_growth_forecast import Room
+    advice = check._advice(ctx, "erp", rooms["erp"], "2027-01-01")
+    assert "storage size" in advice and "MAXSIZE" not in advice
+    assert isinstance(rooms["erp"], Room)
+
+
+def test_boxed_sql_server_room_is_the_volume_and_quota_is_not_read():
+    (sizes, rooms), _, _ = _mssql_measure({"edition": [{"engine_edition": 3}], "files": [FILE]}, databases=("erp",))
+    assert rooms["erp"].bytes == 500 * 2**30

@@ -111,3 +111,56 @@ def test_mssql_chain_with_long_wait_is_critical_and_short_waits_are_ignored():
     assert findings[0].evidence["longest_wait_seconds"] == 400.0
     assert {b["session"] for b in findings[0].evidence["blocked"]} == {"52", "53"}
     assert "KILL 51;" in findings[0].recommendation
+
+
+def _system_row(session_id, code, wait_ms, database="erp"):
+    return {"session_id": session_id, "blocking_session_id": code, "wait_type": "LCK_M_S", "wait_time": wait_ms,
+            "wait_resource": "OBJECT: 5:1977058079:0", "command": "SELECT", "database_name": database,
+            "login_name": "erp_app", "host_name": "app1", "program_name": "Lucee"}
+
+
+def test_mssql_blocked_means_a_lock_wait_on_a_real_session():
+    """Issue 16 item 6. Before: `blocking_session_id <> 0` counted -2..-5 (no session) as blocking."""
+    import sqlglot
+
+    from l4agent.collectors.database.mssql import SESSIONS
+    from l4agent.diagnostics.perf.blocking import MSSQL_SESSIONS
+
+    for sql in (MSSQL_SESSIONS, SESSIONS):
+        text = sqlglot.parse_one(sql, read="tsql").sql(dialect="tsql")
+        assert "r.blocking_session_id > 0" in text and "r.wait_type LIKE N'LCK[_]%'" in text
+        assert "blocking_session_id <> 0" not in text
+
+
+def test_mssql_negative_blockers_are_shown_apart_and_never_killed():
+    """-2 (orphaned DTC) is its own finding with KILL '<UOW>', -5 is info; no KILL -2."""
+    system = [_system_row(70, -2, 120_000), _system_row(71, -2, 90_000), _system_row(72, -5, 60_000)]
+    findings, db = run_mssql("perf.blocking", {"sessions": [], "system_blocked": system},
+                             diagnostics={"perf.blocking": {"min_wait_seconds": 5.0}})
+    assert [(f.object, f.severity) for f in findings] == [("blocker:-2", "warning"), ("blocker:-5", "info")]
+    orphan = findings[0]
+    assert "orphaned distributed transaction" in orphan.summary and len(orphan.evidence["waiting"]) == 2
+    assert "KILL '<that request_owner_guid>'" in orphan.recommendation
+    assert all("KILL -" not in f.recommendation for f in findings)
+    assert [c[0] for c in db.calls] == ["sessions", "system_blocked"]
+
+
+def test_mssql_head_in_msdb_blocking_erp_sessions_is_reported():
+    """Issue 16 item 12. Before: chains were scoped by the head's database, so an Agent job in msdb
+    blocking the ERP's sessions was dropped."""
+    head = {**_row(51, status="sleeping"), "database_name": "msdb", "program_name": "SQLAgent - TSQL JobStep"}
+    rows = [head, _row(52, 51, 400_000), _row(53, 52, 390_000)]
+    findings, _ = run_mssql("perf.blocking", {"sessions": rows}, diagnostics={"perf.blocking": {"min_wait_seconds": 5.0}},
+                            databases=["erp"])
+    assert [f.object for f in findings] == ["erp.session:51"]
+    assert "its session is in msdb" in findings[0].summary
+    assert findings[0].evidence["head_blocker"]["catalog"] == "msdb"
+    assert findings[0].evidence["blocked_catalogs"] == ["erp"]
+
+
+def test_mssql_chain_holding_up_only_other_catalogs_is_out_of_scope():
+    rows = [{**_row(51, status="sleeping"), "database_name": "erp"},
+            {**_row(52, 51, 400_000), "database_name": "other_app"}]
+    findings, _ = run_mssql("perf.blocking", {"sessions": rows}, diagnostics={"perf.blocking": {"min_wait_seconds": 5.0}},
+                            databases=["erp"])
+    assert findings == []

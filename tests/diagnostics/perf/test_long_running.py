@@ -6,6 +6,8 @@ from __future__ import annotations
 import contextlib
 import time
 
+import pytest
+
 from tests.diagnostics.checkrun import Background, db_config, findings_of, run_check, run_mssql
 
 OPTIONS = {"perf.long_running": {"min_seconds": 1.0, "idle_in_transaction_seconds": 1.0}}
@@ -75,12 +77,12 @@ def test_mariadb_long_statement_and_idle_transaction(mariadb_server, mariadb_db)
 def test_mssql_running_request_and_idle_transaction():
     running = [{"session_id": 77, "database_name": "erp", "login_name": "erp_app", "host_name": "app1",
                 "program_name": "Lucee", "status": "running", "command": "SELECT", "wait_type": "PAGEIOLATCH_SH",
-                "start_time": "2026-11-22 05:00:00", "total_elapsed_time": 7_300_000, "cpu_time": 2_000_000,
+                "start_time": "2026-11-22 05:00:00", "elapsed_ms": 7_300_000, "cpu_time": 2_000_000,
                 "logical_reads": 90_000_000, "blocking_session_id": 0, "sql_text": "SELECT * FROM ORDER_ROWS"},
                # a victim waiting on session 80's lock: perf.blocking's, not reported here
                {"session_id": 78, "database_name": "erp", "login_name": "erp_app", "host_name": "app1",
                 "program_name": "Lucee", "status": "suspended", "command": "UPDATE", "wait_type": "LCK_M_X",
-                "start_time": "2026-11-22 05:00:00", "total_elapsed_time": 7_000_000, "cpu_time": 10,
+                "start_time": "2026-11-22 05:00:00", "elapsed_ms": 7_000_000, "cpu_time": 10,
                 "logical_reads": 10, "blocking_session_id": 80, "sql_text": "UPDATE STOCK SET QTY = 1"}]
     idle = [{"session_id": 80, "database_name": "erp", "login_name": "erp_app", "host_name": "app2",
              "program_name": "Lucee", "status": "sleeping", "open_transaction_count": 1,
@@ -92,3 +94,58 @@ def test_mssql_running_request_and_idle_transaction():
     assert found["erp.session:77"].severity == "critical"  # 7,300 s > 3,600 s
     assert found["erp.session:77"].evidence["running_seconds"] == 7300.0
     assert "KILL 80;" in found["erp.session:80"].recommendation
+
+
+def test_mssql_request_running_for_30_days_is_not_negative():
+    """Issue 16 item 13. Before: total_elapsed_time (int ms) wrapped negative after ~24.8 days and a
+    month-long request was never reported; the elapsed time now comes from start_time via DATEDIFF_BIG."""
+    import sqlglot
+
+    from l4agent.diagnostics.perf.long_running import MSSQL_RUNNING
+
+    tree = sqlglot.parse_one(MSSQL_RUNNING, read="tsql")
+    assert "total_elapsed_time" not in {c.name for c in tree.find_all(sqlglot.exp.Column)}
+    assert "AND DATEDIFF_BIG(MILLISECOND, r.start_time, GETDATE()) >= ?" in " ".join(MSSQL_RUNNING.split())
+    month = 30 * 86_400_000  # > 2**31 ms
+    running = [{"session_id": 77, "database_name": "erp", "login_name": "erp_app", "host_name": "app1",
+                "program_name": "Lucee", "status": "running", "command": "SELECT", "wait_type": None,
+                "start_time": "2026-11-02 05:00:00", "elapsed_ms": month, "cpu_time": 2_000_000,
+                "logical_reads": 1, "blocking_session_id": 0, "sql_text": "SELECT 1"}]
+    findings, _ = run_mssql("perf.long_running", {"running": running, "idle_in_transaction": []})
+    assert [f.evidence["running_seconds"] for f in findings] == [month / 1000]
+
+
+def test_mssql_idle_transaction_ignores_sessions_with_no_finished_request():
+    """last_request_end_time = 1900-01-01 (no request finished yet): DATEDIFF(SECOND, ...) on it
+    overflows (error 535). The statement leaves those sessions out and uses DATEDIFF_BIG."""
+    import sqlglot
+
+    from l4agent.diagnostics.perf.long_running import MSSQL_IDLE_IN_TRANSACTION
+
+    sqlglot.parse_one(MSSQL_IDLE_IN_TRANSACTION, read="tsql")
+    text = " ".join(MSSQL_IDLE_IN_TRANSACTION.split())
+    assert "s.last_request_end_time > '19000101'" in text
+    assert "DATEDIFF_BIG(SECOND, s.last_request_end_time, GETDATE())" in text
+
+
+@pytest.mark.parametrize("module", ["collectors.database.mssql", "diagnostics.perf.long_running",
+                                    "diagnostics.perf.stale_statistics", "diagnostics.perf.wait_stats",
+                                    "diagnostics.perf.unused_index"])
+def test_no_int_datediff_in_seconds_or_ms(module):
+    import importlib
+    import re
+
+    source = importlib.import_module(f"l4agent.{module}").__file__
+    text = open(source).read()
+    assert not re.search(r"DATEDIFF\((SECOND|MILLISECOND)", text, re.I), module
+
+
+def test_mssql_long_request_blocked_by_a_latch_is_long_runnings_not_blockings():
+    """perf.blocking takes only LCK waits on a session and the negative blockers (issue 16 item 6);
+    a long request held up by a page latch of session 90 stays perf.long_running's."""
+    running = [{"session_id": 79, "database_name": "erp", "login_name": "erp_app", "host_name": "app1",
+                "program_name": "Lucee", "status": "suspended", "command": "INSERT", "wait_type": "PAGELATCH_EX",
+                "start_time": "2026-11-22 05:00:00", "elapsed_ms": 900_000, "cpu_time": 10, "logical_reads": 10,
+                "blocking_session_id": 90, "sql_text": "INSERT INTO LOG_ROWS ..."}]
+    findings, _ = run_mssql("perf.long_running", {"running": running, "idle_in_transaction": []})
+    assert [f.object for f in findings] == ["erp.session:79"]

@@ -45,9 +45,28 @@ def test_mssql_one_finding_per_table_with_its_stale_statistics():
     rows = [_stats("ORDER_ROWS", "PK_ORDER_ROWS", 1_000_000, 400_000),
             _stats("ORDER_ROWS", "_WA_Sys_00000003_0EA330E9", 1_000_000, 400_000, no_recompute=True),
             _stats("CUSTOMERS", "PK_CUSTOMERS", 1_000_000, 5_000)]  # 0.5 % changed: fine
-    findings, db = run_mssql("perf.stale_statistics", {("modified", "erp_2024"): rows}, databases=["erp_2024"])
-    assert db.calls == [("modified", (1000,), "erp_2024")]
+    state = [{"name": "erp_2024", "state_desc": "ONLINE", "user_access_desc": "MULTI_USER", "is_in_standby": False,
+              "updateability": "READ_WRITE", "has_access": 1, "is_secondary": 0}]
+    findings, db = run_mssql("perf.stale_statistics", {"catalog_state": state, ("modified", "erp_2024"): rows},
+                             databases=["erp_2024"])
+    assert db.calls == [("catalog_state", (), None), ("modified", (1000,), "erp_2024")]
     assert [f.object for f in findings] == ["erp.dbo.ORDER_ROWS"]
     assert findings[0].recommendation.startswith("UPDATE STATISTICS [dbo].[ORDER_ROWS];")
     assert "NORECOMPUTE" in findings[0].recommendation
     assert len(findings[0].evidence["statistics"]) == 2
+
+
+def test_mssql_restoring_catalog_is_skipped_and_the_next_one_read():
+    """Issue 16 item 5. Before: one RESTORING catalog (927) ended the loop and lost every later one."""
+    from tests.diagnostics.checkrun import run_mssql_ctx
+
+    state = [{"name": n, "state_desc": s, "user_access_desc": "MULTI_USER", "is_in_standby": False,
+              "updateability": "READ_WRITE", "has_access": 1, "is_secondary": 0}
+             for n, s in (("erp_old", "RESTORING"), ("erp", "ONLINE"))]
+    rows = [_stats("ORDER_ROWS", "PK_ORDER_ROWS", 1_000_000, 400_000)]
+    findings, db, ctx = run_mssql_ctx("perf.stale_statistics", {"catalog_state": state, ("modified", "erp"): rows},
+                                      databases=["erp_old", "erp"])
+    assert [c[2] for c in db.calls if c[0] == "modified"] == ["erp"]
+    assert [f.object for f in findings] == ["erp.dbo.ORDER_ROWS"]
+    assert [(e.catalog, i["why"]) for e in ctx.coverage.entries() for i in e.not_examined] == [
+        ("erp_old", "catalog erp_old skipped: the database is RESTORING")]

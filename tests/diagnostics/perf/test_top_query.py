@@ -124,3 +124,19 @@ def test_mssql_heavy_statement_is_reported_cheap_and_foreign_ones_are_not():
 
 def test_check_declares_every_engine():
     assert by_id("perf.top_query").engines == {"mssql", "postgresql", "mysql"}
+
+
+def test_mssql_query_stats_is_read_once_and_text_applied_per_result_row():
+    """Issue 16 item 8. Before: a correlated OUTER APPLY re-read sys.dm_exec_query_stats (with
+    dm_exec_sql_text and dm_exec_plan_attributes) for every ranked candidate."""
+    import sqlglot
+    from sqlglot import exp
+
+    from l4agent.diagnostics.perf.top_query import MSSQL_RANKED
+
+    tree = sqlglot.parse_one(MSSQL_RANKED, read="tsql")
+    reads = [t for t in tree.find_all(exp.Table) if t.name.lower() == "dm_exec_query_stats"]
+    assert len(reads) == 1
+    outer = tree.find(exp.Select)
+    assert all(not lateral.find(exp.Table, bfs=False) or lateral.find(exp.Table).name.lower() != "dm_exec_query_stats"
+               for lateral in outer.find_all(exp.Lateral))

@@ -108,16 +108,73 @@ UNUSED = {"database_name": "erp", "schema_name": "dbo", "table_name": "ORDER_ROW
           "user_updates": None, "last_user_update": None, "used_page_count": 12800}
 
 
+def stats_age(seconds, *, restored=None, auto_close=False, started="2026-10-20 04:00:00"):
+    """A row of MSSQL_STATS_AGE: the age is the later of server start, create date, last restore."""
+    return [{"database_name": "erp", "sqlserver_start_time": started, "create_date": "2019-03-01 10:00:00",
+             "last_restore_date": restored, "is_auto_close_on": auto_close, "stats_age_seconds": seconds}]
+
+
+def run_unused(age_rows, **kwargs):
+    from l4agent.diagnostics.base import CheckContext
+    from l4agent.diagnostics.options import options_for
+    from tests.diagnostics.checkrun import DmvConnection, by_id
+
+    check = by_id("perf.unused_index")
+    config = kwargs.pop("config")
+    db = DmvConnection(check, {"stats_age": age_rows, "unused": [UNUSED]})
+    ctx = CheckContext(config, options_for(check, config.diagnostics), "h", target=config.databases[0], db=db)
+    return list(check.run(ctx)), db, ctx
+
+
 def test_mssql_unused_index_after_a_month_of_uptime():
-    age = [{"sqlserver_start_time": "2026-10-20 04:00:00", "stats_age_seconds": 2_800_000}]
-    findings, db = run_mssql("perf.unused_index", {"stats_age": age, "unused": [UNUSED]})
+    findings, db = run_mssql("perf.unused_index", {"stats_age": stats_age(2_800_000), "unused": [UNUSED]})
     assert [f.object for f in findings] == ["erp.dbo.ORDER_ROWS.IX_ORDER_ROWS_NOTE"]
     assert findings[0].recommendation.endswith("DROP INDEX [IX_ORDER_ROWS_NOTE] ON [dbo].[ORDER_ROWS];")
     assert findings[0].evidence["stats_age_seconds"] == 2_800_000
+    assert "since SQL Server started" not in findings[0].summary
     assert ("unused", (1_048_576,), None) in db.calls
 
 
 def test_mssql_restarted_yesterday_says_nothing():
-    age = [{"sqlserver_start_time": "2026-11-21 04:00:00", "stats_age_seconds": 90_000}]
-    findings, db = run_mssql("perf.unused_index", {"stats_age": age, "unused": [UNUSED]})
+    findings, db = run_mssql("perf.unused_index", {"stats_age": stats_age(90_000), "unused": [UNUSED]})
     assert findings == [] and [c[0] for c in db.calls] == ["stats_age"]
+
+
+def _config():
+    from l4agent.agent.configuration import parse_config
+    from tests.diagnostics.checkrun import MSSQL_DSN
+
+    return parse_config({"databases": [{"name": "erp", "engine": "mssql", "dsn": MSSQL_DSN,
+                                        "password_env": "L4T_UNUSED"}]}, "<test>")
+
+
+def test_mssql_database_restored_yesterday_on_an_old_server_is_too_young():
+    """Issue 16 item 7. Before: the age was the server's uptime (a month here) and every index of a
+    database restored yesterday looked unused. The statement now takes the later of server start,
+    create date and last restore (msdb.dbo.restorehistory), and the check says why it did not look."""
+    findings, db, ctx = run_unused(stats_age(86_400, restored="2026-11-30 22:00:00"), config=_config())
+    assert findings == [] and [c[0] for c in db.calls] == ["stats_age"]
+    [entry] = [e for e in ctx.coverage.entries() if e.not_examined]
+    assert "too young" in entry.not_examined[0]["why"]
+
+
+def test_mssql_auto_close_database_is_not_judged():
+    findings, db, ctx = run_unused(stats_age(2_800_000, auto_close=True), config=_config())
+    assert findings == [] and [c[0] for c in db.calls] == ["stats_age"]
+    assert any("AUTO_CLOSE" in item["why"] for e in ctx.coverage.entries() for item in e.not_examined)
+
+
+def test_mssql_stats_age_counts_from_the_database_own_start_and_unused_skips_new_objects():
+    import sqlglot
+    from sqlglot import exp
+
+    from l4agent.diagnostics.perf.unused_index import MSSQL_STATS_AGE, MSSQL_UNUSED
+
+    age_sql = sqlglot.parse_one(MSSQL_STATS_AGE, read="tsql")
+    read = {c.sql().lower() for c in age_sql.find_all(exp.Column)}
+    assert {"i.sqlserver_start_time", "d.create_date", "rh.restore_date"} <= read
+    assert "msdb.dbo.restorehistory" in {".".join(p for p in (t.catalog, t.db, t.name) if p).lower()
+                                         for t in age_sql.find_all(exp.Table)}
+    where = sqlglot.parse_one(MSSQL_UNUSED, read="tsql").args["where"].sql(dialect="tsql").lower()
+    assert "o.create_date < dateadd(day, -7, getdate())" in where
+    assert "o.modify_date < dateadd(day, -2, getdate())" in where
