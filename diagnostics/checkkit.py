@@ -133,7 +133,7 @@ def isolated(ctx: CheckContext, check: Check, catalog: str | None,
     readable, timed out: SQL Server 942/927/976) is recorded as that catalog not examined, and the
     next catalog is still read."""
     try:
-        return list(work())
+        found = list(work())
     except DatabaseError as exc:
         if exc.kind == "closed":
             raise
@@ -141,6 +141,8 @@ def isolated(ctx: CheckContext, check: Check, catalog: str | None,
         ctx.not_examined(check.id, why, catalog=catalog)
         ctx.error(why, catalog=catalog, what=check.id)
         return []
+    ctx.examined("catalogs", 1, catalog=catalog)
+    return found
 
 
 def in_scope(ctx: CheckContext, catalog: str | None) -> bool:
