@@ -321,12 +321,11 @@ class _PgWalker(_Collector):
 
 
 def _like_prefix(node) -> bool:
-    """A LIKE pattern that is a constant not starting with a wildcard (or a placeholder)."""
+    """A LIKE pattern that is a constant not starting with a wildcard. A placeholder is not:
+    its pattern is unknown, and ``'%text%'`` searches (which no b-tree serves) are common."""
     import pglast.ast as a
 
     node = _pg_unwrap(node)
-    if isinstance(node, a.ParamRef):
-        return True
     if isinstance(node, a.A_Const) and isinstance(node.val, a.String):
         return not node.val.sval.startswith(("%", "_"))
     return False
@@ -543,8 +542,8 @@ class _SgWalker(_Collector):
                 self.mark(scope, node.this, "range")
         elif isinstance(node, exp.Like):
             pattern = node.expression
-            if isinstance(pattern, exp.Placeholder | exp.Parameter) or (
-                    isinstance(pattern, exp.Literal) and pattern.is_string and not pattern.this.startswith(("%", "_"))):
+            # A placeholder's pattern is unknown (a digest's ``?`` may be '%text%'): not a range.
+            if isinstance(pattern, exp.Literal) and pattern.is_string and not pattern.this.startswith(("%", "_")):
                 self.mark(scope, node.this, "range")
         self.sublinks(node, scope)
 

@@ -397,8 +397,8 @@ def _advise_postgresql(meter: Meter, *, min_rows: int = 10_000, min_seq_tup_read
     for row in meter.rows(PG_INDEXES.format(marks=marks), [c["relid"] for c in candidates]):
         if row["amname"] == "btree":
             indexes.setdefault(row["relid"], []).append(
-                {"name": row["name"], "columns": row["columns"].split(","), "unique": bool(row["is_unique"]),
-                 "partial": bool(row["partial"])})
+                {"name": row["name"], "columns": row["columns"].split(","), "unique": _truthy(row["is_unique"]),
+                 "partial": _truthy(row["partial"])})
     plans_before: dict[str, dict] = {}
 
     def cost_of(sql: str, key: str | None = None) -> tuple[float | None, dict | None, str | None]:
