@@ -20,6 +20,7 @@ Nothing here talks to a server.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -558,6 +559,17 @@ def _outermost(node, kind):
                 yield child
             else:
                 stack.append(child)
+
+
+class _NoFallbackNotice(logging.Filter):
+    """sqlglot logs a warning with the statement text whenever it keeps a statement it does not
+    model (GRANT, SET ...) as a plain command: expected here, and not for the agent's log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "contains unsupported syntax" not in record.getMessage()
+
+
+logging.getLogger("sqlglot").addFilter(_NoFallbackNotice())
 
 
 def _sg_parse(sql: str, engine: str) -> list:
