@@ -12,6 +12,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from l4agent.core.sqltext import fenced, split_statement
 from l4agent.exporters.tables import render_table
 
 EVENT_WORDS = {"opened": "OPENED", "noted": "NOTE", "resolved": "RESOLVED", "reopened": "RE-OPENED",
@@ -48,6 +49,18 @@ def _related(record: dict[str, Any]) -> list[tuple[str, str]]:
     return items
 
 
+def _requests_markdown(requests: Sequence[str]) -> list[str]:
+    """Numbered requests; one that ends with a SQL statement shows it whole in a code block."""
+    out = []
+    for n, text in enumerate(requests, 1):
+        prose, statement = split_statement(_line(text))
+        if statement is None:
+            out.append(f"{n}. {_line(text)}")
+        else:
+            out += [f"{n}. {prose}:", "", *fenced(statement, indent="   "), ""]
+    return out
+
+
 def _evidence_items(evidence: dict[str, Any]) -> tuple[list[tuple[str, str]], dict[str, Any]]:
     """Scalars as "key: value" lines; nested values (query rows, label sets) as a JSON block."""
     scalars, nested = [], {}
@@ -75,7 +88,7 @@ def markdown(record: dict[str, Any], deliveries: Sequence[dict[str, Any]] = ()) 
     out += ["## Problems and findings", ""]
     out += [f"{n}. {_line(text)}" for n, text in enumerate(record["problems"], 1)] + [""]
     out += ["## Requests and recommendations", ""]
-    out += [f"{n}. {_line(text)}" for n, text in enumerate(record["requests"], 1)] + [""]
+    out += _requests_markdown(record["requests"]) + [""]
     out += ["## Result", "", _result_text(record), ""]
     out += ["## Evidence", ""]
     scalars, nested = _evidence_items(record.get("evidence") or {})
