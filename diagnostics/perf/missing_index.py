@@ -232,18 +232,15 @@ class MissingIndex(Check):
         if advice.proven:
             before, after = evidence["cost_before"], evidence["cost_after"]
             first = next(iter(after))
-            proof = (f"the planner's cost drops from {number(before[first]):,.0f} to {number(after[first]):,.1f} "
-                     f"with it (hypopg)")
+            proof = f"planner cost {number(before[first]):,.0f} -> {number(after[first]):,.1f} with it (hypopg)"
         elif ctx.engine == "postgresql":
             proof = ("not proven by the planner: hypopg is not installed in this catalog "
                      "(a superuser runs CREATE EXTENSION hypopg; Debian package postgresql-NN-hypopg)"
-                     if "hypopg" not in str(evidence.get("planner", "")) or "not installed" in str(evidence.get("planner"))
-                     else str(evidence.get("planner")))
+                     if "not installed" in str(evidence.get("planner", "")) else f"not proven: {evidence.get('planner')}")
         else:
             proof = "MariaDB has no hypothetical indexes: the current plan and column cardinalities are in evidence"
-        summary = (f"{advice.table} needs an index on ({columns}): {len(evidence.get('statements', []))} statement(s) "
-                   f"filtering on it ({calls:,.0f} calls, {share:.0%} of statement time) read the table by full scans; "
-                   f"{proof}")
+        summary = (f"{proof}; {len(evidence.get('statements', []))} statement(s) filtering {advice.table} on "
+                   f"({columns}) scan it: {share:.0%} of statement time, {calls:,.0f} calls")
         online = ("CONCURRENTLY builds it without blocking writes" if ctx.engine == "postgresql"
                   else "InnoDB builds it online (ALGORITHM=INPLACE, LOCK=NONE)")
         recommendation = f"create the index ({online}; run it outside the busiest hours): {advice.statement}"
