@@ -110,6 +110,8 @@ class Report:
     cost: dict[str, Any]
     #: tables that were candidates but whose columns/indexes this account cannot read
     blind: list[str] = field(default_factory=list)
+    #: what was looked at: {"tables": n, "statements": n}
+    examined: dict[str, int] = field(default_factory=dict)
 
     @property
     def recommended(self) -> list[Advice]:
@@ -366,6 +368,7 @@ def _advise_postgresql(meter: Meter, *, min_rows: int = 10_000, min_seq_tup_read
                       min_cost_drop: float = 0.10, use_hypopg: bool = True) -> Report:
     notes: list[str] = []
     tables, statements, parsed = _pg_context(meter, top_statements)
+    examined = {"tables": len(tables), "statements": len(parsed)}
     all_ms = _num(statements[0]["all_ms"]) if statements else 0.0
     hypopg = _pg_has_hypopg(meter) if use_hypopg else None
     if not hypopg:
@@ -391,7 +394,7 @@ def _advise_postgresql(meter: Meter, *, min_rows: int = 10_000, min_seq_tup_read
     blind = [f"{c['schemaname']}.{c['relname']}" for c in candidates if not _truthy(c.get("readable", True))]
     candidates = [c for c in candidates if _truthy(c.get("readable", True))]
     if not candidates:
-        return Report(advice, candidates, notes, meter.cost(), blind)
+        return Report(advice, candidates, notes, meter.cost(), blind, examined)
     marks = ", ".join("?" for _ in candidates)
     indexes: dict[int, list[dict]] = {}
     for row in meter.rows(PG_INDEXES.format(marks=marks), [c["relid"] for c in candidates]):
@@ -436,7 +439,7 @@ def _advise_postgresql(meter: Meter, *, min_rows: int = 10_000, min_seq_tup_read
                 continue
             advice.append(_pg_prove(meter, cand, list(columns), entry, indexes.get(relid, []), distinct,
                                     all_ms, hypopg, min_cost_drop, cost_of, plans_before))
-    return Report(advice, candidates, notes, meter.cost(), blind)
+    return Report(advice, candidates, notes, meter.cost(), blind, examined)
 
 
 def _pg_prove(meter, cand, columns, entry, indexes, distinct, all_ms, hypopg, min_cost_drop, cost_of,
@@ -653,6 +656,7 @@ def advise_mysql(meter: Meter, *, min_full_scan_rows: float = 1_000_000, min_sha
     notes: list[str] = []
     scanned = meter.rows(MY_TABLES, [min_full_scan_rows])
     statements = meter.rows(MY_STATEMENTS, [top_statements])
+    examined = {"tables with full scans": len(scanned), "statements": len(statements)}
     all_ms = _num(statements[0]["all_ms"]) if statements else 0.0
     keyed = {(r["catalog_name"].lower(), r["table_name"].lower()): r for r in scanned}
     touching: dict[tuple, list[tuple[dict, TableUse]]] = {}
@@ -678,7 +682,7 @@ def advise_mysql(meter: Meter, *, min_full_scan_rows: float = 1_000_000, min_sha
     advice: list[Advice] = []
     blind: list[str] = []
     if not candidates:
-        return Report(advice, candidates, notes, meter.cost())
+        return Report(advice, candidates, notes, meter.cost(), [], examined)
 
     pairs = [(c["catalog_name"], c["table_name"]) for c in candidates]
     where = " OR ".join("(TABLE_SCHEMA = ? AND TABLE_NAME = ?)" for _ in pairs)
@@ -774,7 +778,7 @@ def advise_mysql(meter: Meter, *, min_full_scan_rows: float = 1_000_000, min_sha
                     evidence["current_plan"] = result["why"]
             advice.append(Advice("mysql", display, list(columns), statement, True, None,
                                  "derived from the statements; current plan in evidence", evidence))
-    return Report(advice, candidates, notes, meter.cost(), blind)
+    return Report(advice, candidates, notes, meter.cost(), blind, examined)
 
 
 def explain_top_mysql(meter: Meter, n: int = 5, advice: Report | None = None) -> list[dict[str, Any]]:

@@ -14,10 +14,11 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from l4agent.dbaccess.connection import dsn_value
+from l4agent.dbaccess.connection import DatabaseError, dsn_value
 from l4agent.dbaccess.values import number
 from l4agent.diagnostics.base import Check, CheckContext, Finding
 from l4agent.diagnostics.checkkit import catalogs, in_scope, qualified, truthy
+from l4agent.diagnostics.coverage import NotExamined
 from l4agent.diagnostics.perf.index_advice import advice_for, served_by
 
 # Documented columns of sys.dm_db_missing_index_details / _groups / _group_stats; the server
@@ -209,7 +210,20 @@ class MissingIndex(Check):
     # -- PostgreSQL and MariaDB: the index advisor ------------------------------------------
 
     def _advised(self, ctx: CheckContext, catalog: str | None, top_n: int) -> Iterator[Finding]:
-        report = advice_for(ctx.db, ctx.engine, catalog, ctx.options)
+        if ctx.engine == "mysql" and not truthy(ctx.db.scalar("SELECT @@performance_schema")):
+            raise NotExamined("performance_schema is OFF: MariaDB records no scans or statements to derive indexes "
+                              "from (set performance_schema = ON in the server's configuration and restart)")
+        try:
+            report = advice_for(ctx.db, ctx.engine, catalog, ctx.options)
+        except DatabaseError as exc:
+            if "pg_stat_statements" not in str(exc):
+                raise
+            ctx.not_examined(self.id, "pg_stat_statements is not installed in this catalog: no statements to derive "
+                             "indexes from (add it to shared_preload_libraries, then CREATE EXTENSION "
+                             "pg_stat_statements)", catalog=catalog)
+            return
+        for kind, count in report.examined.items():
+            ctx.examined(kind, count, catalog=catalog)
         user = dsn_value(ctx.target.dsn, "UID") or "the monitoring account"
         for table in report.blind:
             grant = (f"GRANT pg_read_all_data TO {user} (PostgreSQL 14+) or GRANT SELECT ON {table} TO {user}"

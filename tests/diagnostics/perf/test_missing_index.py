@@ -96,6 +96,22 @@ def test_postgresql_without_hypopg_recommends_from_the_parse_and_says_so(advisor
         assert advice[key].evidence["cost_before"]  # the current plan's cost, from EXPLAIN
 
 
+def test_postgresql_without_pg_stat_statements_is_not_examined(pg_server, pg_db):
+    pg_server.execute_admin("DROP EXTENSION IF EXISTS pg_stat_statements", pg_db)
+    result = run_check("perf.missing_index", db_config(pg_server, pg_db))
+    assert findings_of(result) == []
+    (missing,) = _not_examined(result)
+    assert missing["what"] == "perf.missing_index" and "pg_stat_statements is not installed" in missing["why"]
+    assert result.incomplete
+
+
+def test_postgresql_coverage_counts_tables_and_statements(advisor_pg):
+    advisor_pg.execute_admin(f"GRANT pg_read_all_data TO {advisor_pg.monitor_user}", "postgres")
+    result = run_check("perf.missing_index", db_config(advisor_pg, PG_CATALOG, databases=[PG_CATALOG]))
+    (coverage,) = [c for c in result.coverage if c.catalog == PG_CATALOG]
+    assert coverage.examined["tables"] == 3 and coverage.examined["statements"] >= 6
+
+
 MY_ADVICE = {
     "cat_a.orders(customer_id)": "ALTER TABLE cat_a.orders ADD INDEX ix_orders_customer_id (customer_id);",
     "cat_a.orders(status, created_at)":
