@@ -14,15 +14,22 @@ _KEYWORDS = ("CREATE", "ALTER", "DROP", "GRANT", "REVOKE", "ANALYZE", "VACUUM", 
 _STATEMENT = re.compile(r"(?:^|:\s+)((?:" + "|".join(_KEYWORDS) + r")\b[^\n]*;)\s*$")
 
 
-def split_statement(text: str | None) -> tuple[str, str | None]:
+def split_statement(text: str | None, markup_safe: bool = False) -> tuple[str, str | None]:
     """``(prose, statement)``: a text ending with ``": <SQL statement>;"`` split in two (the prose
-    keeps no trailing colon); ``(text, None)`` when it ends with no statement."""
+    keeps no trailing colon); ``(text, None)`` when it ends with no statement.
+
+    ``markup_safe``: for Markdown, a statement holding ``<``, ``>`` or a control character (a
+    hostile object name) is not split off, so it stays in the escaped text, never raw."""
     value = str(text or "").rstrip()
     match = _STATEMENT.search(value)
-    if not match:
+    if not match or (markup_safe and not _markup_free(match.group(1))):
         return value, None
     prose = value[: match.start()].rstrip().rstrip(":").rstrip()
     return prose, match.group(1)
+
+
+def _markup_free(statement: str) -> bool:
+    return not any(ch in "<>" or not (ch.isprintable() or ch == " ") for ch in statement)
 
 
 def printable(statement: str) -> str:

@@ -84,7 +84,7 @@ def findings_markdown(findings: Sequence[Finding], errors: Sequence[dict], host:
         out.append("|---|---|---|---|---|---|")
         statements = []
         for number, f in enumerate(group, 1):
-            prose, statement = split_statement(f.recommendation)
+            prose, statement = split_statement(f.recommendation, markup_safe=True)
             if statement is not None:
                 statements.append((number, f, statement))
                 prose += f" (statement #{number} below)"

@@ -53,7 +53,7 @@ def _requests_markdown(requests: Sequence[str]) -> list[str]:
     """Numbered requests; one that ends with a SQL statement shows it whole in a code block."""
     out = []
     for n, text in enumerate(requests, 1):
-        prose, statement = split_statement(_line(text))
+        prose, statement = split_statement(_line(text), markup_safe=True)
         if statement is None:
             out.append(f"{n}. {_line(text)}")
         else:

@@ -53,7 +53,7 @@ def render_markdown(report: Report) -> str:
         for number, f in enumerate(group, 1):
             out.append(f"{number}. **{e(f['summary'])}**  ")
             out.append(f"   {e(f['check'])} on {e(f['target'])}, `{_code(f['object'])}`  ")
-            prose, statement = split_statement(f["recommendation"])
+            prose, statement = split_statement(f["recommendation"], markup_safe=True)
             out.append(f"   What to do: {e(prose)}" + (":" if statement else ""))
             if statement:  # whole and unescaped: it pastes straight into psql, mysql or sqlcmd
                 out += ["", *fenced(statement, indent="   "), ""]

@@ -47,3 +47,10 @@ def test_html_report_shows_the_statement_in_a_code_block():
     html = _todo(FINDING.recommendation)
     assert f'<pre class="sql"><code>{STATEMENT}</code></pre>' in html
     assert _todo("x: DROP TABLE <b>;") .endswith("<code>DROP TABLE &lt;b&gt;;</code></pre>")
+
+
+def test_a_statement_with_markup_in_a_name_stays_escaped_in_markdown():
+    hostile = Finding("schema.duplicate_index", "warning", "erp", "erp.t", "duplicate index",
+                      "drop it: DROP INDEX `<script>alert(1)</script>` ON t;")
+    text = findings_markdown([hostile], [], "h", "2026-12-04")
+    assert "<script>" not in text and "```sql" not in text and "&lt;script&gt;" in text
