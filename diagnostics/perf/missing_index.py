@@ -19,6 +19,7 @@ from l4agent.dbaccess.values import number
 from l4agent.diagnostics.base import Check, CheckContext, Finding
 from l4agent.diagnostics.checkkit import catalogs, in_scope, qualified, truthy
 from l4agent.diagnostics.coverage import NotExamined
+from l4agent.diagnostics.perf import index_advice
 from l4agent.diagnostics.perf.index_advice import advice_for, served_by
 
 # Documented columns of sys.dm_db_missing_index_details / _groups / _group_stats; the server
@@ -130,8 +131,12 @@ class MissingIndex(Check):
     title = "indexes the workload needs: SQL Server's missing-index DMVs; large tables read by full scans"
     queries = {
         "mssql": {"suggestions": MSSQL_SUGGESTIONS, "indexes": MSSQL_INDEXES, "edition": MSSQL_EDITION},
-        # PostgreSQL and MariaDB: the advisor's statements (index_advice.py), sent through the
-        # target's connection (read-only session, timeouts), counted in evidence.advisor_cost.
+        # PostgreSQL and MariaDB: the advisor's main reads (index_advice.py, which also plans the
+        # statements), sent through the target's connection, counted in evidence.advisor_cost.
+        "postgresql": {"tables": index_advice.PG_TABLES, "statements": index_advice.PG_STATEMENTS,
+                       "columns": index_advice.PG_COLUMNS},
+        "mysql": {"tables": index_advice.MY_TABLES, "statements": index_advice.MY_STATEMENTS,
+                  "sample": index_advice.MY_SAMPLE},
     }
     defaults = {
         "top_n": 20,  # findings per target at most

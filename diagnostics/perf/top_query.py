@@ -18,9 +18,6 @@ from l4agent.dbaccess.connection import DatabaseError, dsn_value
 from l4agent.dbaccess.values import number
 from l4agent.diagnostics.base import Check, CheckContext, Finding
 from l4agent.diagnostics.checkkit import age, first_line, in_scope, qualified
-from l4agent.diagnostics.options import options_for
-from l4agent.diagnostics.perf import missing_index
-from l4agent.diagnostics.perf.index_advice import advice_for, explain_one, fixed_by
 from l4agent.diagnostics.sqlparse import ParseFailure, table_uses
 
 # total_elapsed_time / total_worker_time are microseconds, total_logical_reads 8 KB pages.
@@ -298,6 +295,11 @@ class TopQuery(Check):
 
     def _explain(self, ctx: CheckContext, stats: dict[str, Any]) -> dict[str, Any]:
         """The costly parts of the statement's plan and the index advice that would fix it."""
+        # Imported here: reading a config that names only this check imports no other check.
+        from l4agent.diagnostics.options import options_for
+        from l4agent.diagnostics.perf import missing_index
+        from l4agent.diagnostics.perf.index_advice import advice_for, explain_one, fixed_by
+
         if ctx.engine == "mssql":
             try:
                 rows = ctx.query(self, "plan", [stats["query_id"]])
