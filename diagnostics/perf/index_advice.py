@@ -1,13 +1,14 @@
-"""Index advisor prototype: the exact CREATE INDEX, derived from the statements, proven by the
-planner where the server can (PostgreSQL + hypopg).
+"""Index advisor (perf.missing_index, perf.top_query): the exact CREATE INDEX, derived from the
+statements, proven by the planner where the server can (PostgreSQL + hypopg). See
+docs/index-advisor.md.
 
-Entry points (each takes an open pyodbc connection, autocommit, to ONE catalog for PostgreSQL,
-to the server for MariaDB):
+Entry points take a :class:`Meter`: the target's connection on ONE catalog for PostgreSQL, on the
+server for MariaDB (every statement goes through ``Connection.query``):
 
-- ``advise_postgresql(conn, **options) -> Report``
-- ``advise_mysql(conn, **options) -> Report``
-- ``explain_top_postgresql(conn, n)`` / ``explain_top_mysql(conn, n)``: the costly nodes of the
-  plans of the top statements (plan summarizer), each pointing at the advice that serves it.
+- ``advice_for(db, engine, catalog, options, scope)``: the report, computed once per connection;
+- ``advise_postgresql(meter, **options)`` / ``advise_mysql(meter, **options) -> Report``;
+- ``explain_one(...)``: the costly nodes of one statement's plan (plan summarizer);
+- ``explain_top_postgresql(meter, n)`` / ``explain_top_mysql(meter, n)``: the same for the top n.
 
 Method (both engines):
 1. Candidate tables by the WORK their scans do, not by scan counts: rows read by sequential /
@@ -15,7 +16,7 @@ Method (both engines):
    table_io_waits_summary_by_index_usage rows with INDEX_NAME IS NULL) and the share of all
    statement time (pg_stat_statements.total_exec_time; digests' SUM_TIMER_WAIT) of the
    statements that touch the table. Index lookups on the same table do not hide it.
-2. For the heaviest statements touching a candidate: parse (predicates.py), take the equality
+2. For the heaviest statements touching a candidate: parse (diagnostics/sqlparse.py), take the equality
    columns ordered most selective first, then one range column (the most selective); a statement
    with no filter on the table but a join column gets the join column (foreign-key side).
    Selectivity: PostgreSQL pg_stats.n_distinct (negative = fraction of reltuples); MariaDB
@@ -651,8 +652,9 @@ def _my_explain(meter: Meter, digest: str, query: str, schema: str | None = None
 
 def advise_mysql(meter: Meter, *, min_full_scan_rows: float = 1_000_000, min_share: float = 0.05,
                  top_statements: int = 200, per_table: int = 5, sample_rows: int = 10_000,
-                 explain: bool = True) -> Report:
-    """Index advice for a MariaDB/MySQL server (all catalogs; see module docstring)."""
+                 explain: bool = True, scope: Any = None) -> Report:
+    """Index advice for a MariaDB/MySQL server (see module docstring): tables of every catalog
+    ``scope(catalog)`` accepts (None: every non-system catalog)."""
     notes: list[str] = []
     scanned = meter.rows(MY_TABLES, [min_full_scan_rows])
     statements = meter.rows(MY_STATEMENTS, [top_statements])
@@ -674,6 +676,8 @@ def advise_mysql(meter: Meter, *, min_full_scan_rows: float = 1_000_000, min_sha
                 touching.setdefault((use.schema.lower(), use.name.lower()), []).append((s, use))
     candidates = []
     for key, row in keyed.items():
+        if scope is not None and not scope(row["catalog_name"]):
+            continue
         served = touching.get(key, [])
         share = sum(_num(s["total_ms"]) for s, _ in served) / all_ms if all_ms else 0.0
         if share >= min_share:
@@ -810,15 +814,17 @@ ADVICE_OPTIONS = {
 }
 
 
-def advice_for(db: Any, engine: str, catalog: str | None, options: dict[str, Any]) -> Report:
-    """The advisor's report for ``catalog`` (PostgreSQL) or the server (MariaDB, catalog None),
-    computed once per connection: perf.top_query and perf.missing_index share it."""
+def advice_for(db: Any, engine: str, catalog: str | None, options: dict[str, Any], scope: Any = None) -> Report:
+    """The advisor's report for ``catalog`` (PostgreSQL) or the server (MariaDB, catalog None;
+    ``scope(catalog)`` says which catalogs to advise on), computed once per connection:
+    perf.top_query and perf.missing_index share it."""
     cache = db.__dict__.setdefault("_l4agent_index_advice", {})
     key = (engine, catalog)
     if key not in cache:
         meter = Meter(db, catalog)
         kwargs = {name: options[name] for name in ADVICE_OPTIONS[engine] if name in options}
-        cache[key] = advise_postgresql(meter, **kwargs) if engine == "postgresql" else advise_mysql(meter, **kwargs)
+        cache[key] = (advise_postgresql(meter, **kwargs) if engine == "postgresql"
+                      else advise_mysql(meter, scope=scope, **kwargs))
     return cache[key]
 
 

@@ -219,7 +219,7 @@ class MissingIndex(Check):
             raise NotExamined("performance_schema is OFF: MariaDB records no scans or statements to derive indexes "
                               "from (set performance_schema = ON in the server's configuration and restart)")
         try:
-            report = advice_for(ctx.db, ctx.engine, catalog, ctx.options)
+            report = advice_for(ctx.db, ctx.engine, catalog, ctx.options, lambda c: in_scope(ctx, c))
         except DatabaseError as exc:
             if "pg_stat_statements" not in str(exc):
                 raise

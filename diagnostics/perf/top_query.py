@@ -321,7 +321,8 @@ class TopQuery(Check):
             advice_catalog = None
         try:
             report = advice_for(ctx.db, ctx.engine, advice_catalog,
-                                options_for(missing_index.MissingIndex, ctx.config.diagnostics))
+                                options_for(missing_index.MissingIndex, ctx.config.diagnostics),
+                                lambda c: in_scope(ctx, c))
         except DatabaseError as exc:
             explained["fixed_by"] = f"index advice not available: {exc}"
         else:

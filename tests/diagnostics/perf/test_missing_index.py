@@ -317,3 +317,13 @@ def test_diagnose_perf_names_the_mariadb_equivalents(advisor_mariadb, run_cli, w
     for statement in MY_ADVICE.values():
         assert f"```sql\n{statement}\n```" in result.stdout, result.stdout + result.stderr
     assert "<column>" not in result.stdout
+
+
+def test_mariadb_advises_only_on_the_configured_catalogs(advisor_mariadb):
+    for host in MONITOR_HOSTS:
+        with contextlib.suppress(Exception):
+            advisor_mariadb.execute_admin(f"REVOKE SELECT ON cat_a.* FROM '{advisor_mariadb.monitor_user}'@'{host}'")
+        advisor_mariadb.execute_admin(f"GRANT SELECT ON cat_b.* TO '{advisor_mariadb.monitor_user}'@'{host}'")
+    result = run_check("perf.missing_index", db_config(advisor_mariadb, None, databases=["cat_b"]))
+    assert [f.object for f in findings_of(result)] == ["cat_b.customer(email)"]
+    assert _not_examined(result) == []  # cat_a is not configured: its unreadable orders are no gap
