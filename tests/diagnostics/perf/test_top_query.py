@@ -219,3 +219,17 @@ def test_mssql_plan_without_warnings_and_no_cached_plan():
     assert findings[0].evidence["plan_warnings"] == []
     findings, _ = run_mssql("perf.top_query", {"ranked": rows}, databases=["erp"])
     assert findings[0].evidence["plan"] == "no cached plan"
+
+
+def test_mssql_statement_run_from_another_database_counts_for_the_catalog_it_names():
+    rows = [
+        # run from master (the application's connection default), naming erp.dbo.ORDERS: counts for erp
+        _mssql_row(b"\x0c" * 8, 1200, 5_000_000_000, 4_000_000_000, 90_000_000, (1, 1, 1),
+                   "(@P1 int)SELECT TOTAL FROM erp.dbo.ORDERS WHERE CUSTOMER_ID = @P1", database="master"),
+        # master alone: out of scope
+        _mssql_row(b"\x0d" * 8, 1200, 4_000_000_000, 4_000_000_000, 90_000_000, (2, 2, 2),
+                   "SELECT name FROM sys.databases", database="master"),
+    ]
+    findings, _ = run_mssql("perf.top_query", {"ranked": rows}, databases=["erp"])
+    assert [f.object for f in findings] == ["erp.query:0x0C0C0C0C0C0C0C0C"]
+    assert findings[0].evidence["catalogs"] == ["erp"] and findings[0].evidence["default_catalog"] == "master"
