@@ -257,9 +257,13 @@ class MissingIndex(Check):
                      "(a superuser runs CREATE EXTENSION hypopg; Debian package postgresql-NN-hypopg)"
                      if "not installed" in str(evidence.get("planner", "")) else f"not proven: {evidence.get('planner')}")
         else:
-            proof = "MariaDB has no hypothetical indexes: the current plan and column cardinalities are in evidence"
-        summary = (f"{proof}; {len(evidence.get('statements', []))} statement(s) filtering {advice.table} on "
-                   f"({columns}) scan it: {share:.0%} of statement time, {calls:,.0f} calls")
+            plan = evidence.get("current_plan")
+            scans = [n["problem"] for n in plan if isinstance(n, dict) and n.get("problem")] if isinstance(plan, list) else []
+            proof = (f"current plan: {scans[0]}" if scans else "current plan in evidence") + \
+                " (MariaDB has no hypothetical indexes to prove the new one)"
+        scanning = (f"{len(evidence.get('statements', []))} statement(s) filtering {advice.table} on ({columns}) "
+                    f"scan it: {share:.0%} of statement time, {calls:,.0f} calls")
+        summary = f"{proof}; {scanning}" if ctx.engine == "postgresql" else f"{scanning}; {proof}"
         online = ("CONCURRENTLY builds it without blocking writes" if ctx.engine == "postgresql"
                   else "InnoDB builds it online (ALGORITHM=INPLACE, LOCK=NONE)")
         recommendation = f"create the index ({online}; run it outside the busiest hours): {advice.statement}"

@@ -150,6 +150,9 @@ def test_mariadb_exact_alter_table_per_catalog_with_the_cross_catalog_join(advis
         assert advice[key].evidence["create_index"] == statement
         assert advice[key].recommendation.endswith(statement)
         sqlglot.parse_one(statement, read="mysql")
+    summary = advice["cat_a.orders(customer_id)"].summary
+    assert summary.startswith("2 statement(s) filtering cat_a.orders on (customer_id) scan it: ")
+    assert "current plan: full table scan of " in summary and "rows examined" in summary
     orders = advice["cat_a.orders(customer_id)"].evidence
     queries = [s["query"].strip() for s in orders["statements"]]
     assert "SELECT ID , `order_no` , `total` FROM `orders` WHERE `customer_id` = ?" in queries
