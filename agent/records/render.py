@@ -12,7 +12,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from l4agent.core.sqltext import fenced, split_statement
+from l4agent.core.sqltext import fenced, printable, split_statement
 from l4agent.exporters.tables import render_table
 
 EVENT_WORDS = {"opened": "OPENED", "noted": "NOTE", "resolved": "RESOLVED", "reopened": "RE-OPENED",
@@ -59,6 +59,15 @@ def _requests_markdown(requests: Sequence[str]) -> list[str]:
         else:
             out += [f"{n}. {prose}:", "", *fenced(statement, indent="   "), ""]
     return out
+
+
+def _html_item(text: str) -> str:
+    """One numbered item in HTML; a SQL statement at its end in a code block (escaped for HTML
+    only, so it copies out exactly)."""
+    prose, statement = split_statement(_line(text))
+    if statement is None:
+        return html.escape(prose)
+    return f"{html.escape(prose)}:<pre><code>{html.escape(printable(statement))}</code></pre>"
 
 
 def _evidence_items(evidence: dict[str, Any]) -> tuple[list[tuple[str, str]], dict[str, Any]]:
@@ -164,7 +173,7 @@ def event_html(event: dict[str, Any]) -> str:
     e = html.escape
 
     def ordered(items: Sequence[str]) -> str:
-        return "<ol>" + "".join(f"<li>{e(_line(i))}</li>" for i in items) + "</ol>"
+        return "<ol>" + "".join(f"<li>{_html_item(i)}</li>" for i in items) + "</ol>"
 
     parts = [f"<h1>Work record #{record['id']}: {e(_line(record['title']))}</h1>"]
     if event.get("note"):

@@ -19,3 +19,10 @@ def test_records_show_puts_the_statement_in_a_code_block():
     lines = _requests_markdown([f"Run it in a quiet hour: {STATEMENT}", "Re-test with `l4agent diagnose`."])
     assert lines == ["1. Run it in a quiet hour:", "", "   ```sql", f"   {STATEMENT}", "   ```", "",
                      "2. Re-test with `l4agent diagnose`."]
+
+
+def test_mail_html_puts_the_statement_in_a_code_block():
+    from l4agent.agent.records.render import _html_item
+
+    assert _html_item(f"Run it: {STATEMENT}") == f"Run it:<pre><code>{STATEMENT}</code></pre>"
+    assert _html_item("Check <b>it</b>.") == "Check &lt;b&gt;it&lt;/b&gt;."
