@@ -213,6 +213,7 @@ SELECT t.relid, t.schemaname, t.relname, t.seq_scan, t.seq_tup_read,
        COALESCE(t.idx_scan, 0) AS idx_scan, t.n_live_tup, c.reltuples,
        pg_relation_size(t.relid) AS table_bytes, has_table_privilege(t.relid, 'SELECT') AS readable
 FROM pg_stat_user_tables AS t JOIN pg_class AS c ON c.oid = t.relid
+ORDER BY t.seq_tup_read DESC NULLS LAST
 """
 
 # toplevel: nested statements (track = all) would count their time twice.
