@@ -28,7 +28,7 @@ def _details(group: Sequence[Finding], evidence: bool) -> list[str]:
         statement = split_statement(f.recommendation)[1]
         if statement is None and not evidence:
             continue
-        out += ["", f"  {printable(f.target)} · {f.check} · {printable(f.object)}"]
+        out += ["", f"  {printable(f.target)} · {printable(f.object)}:"]
         if statement is not None:
             out.append(f"    {printable(statement)}")
         if evidence and f.evidence:
