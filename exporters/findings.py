@@ -3,8 +3,10 @@ pasting into a work record or an e-mail."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
+from l4agent.core.sqltext import fenced, printable, split_statement
 from l4agent.diagnostics.base import SEVERITIES, Finding
 from l4agent.diagnostics.coverage import Coverage, summary_lines
 from l4agent.exporters.tables import _clean, render_table
@@ -19,8 +21,25 @@ def _by_severity(findings: Sequence[Finding]) -> list[tuple[str, list[Finding]]]
     return groups
 
 
+def _details(group: Sequence[Finding], evidence: bool) -> list[str]:
+    """Below a severity's table: each statement to run whole (never clipped), and with
+    ``evidence`` each finding's evidence as indented JSON."""
+    out = []
+    for f in group:
+        statement = split_statement(f.recommendation)[1]
+        if statement is None and not evidence:
+            continue
+        out += ["", f"  {printable(f.target)} · {printable(f.object)}:"]
+        if statement is not None:
+            out.append(f"    {printable(statement)}")
+        if evidence and f.evidence:
+            text = json.dumps(f.evidence, indent=1, sort_keys=True, default=str, ensure_ascii=False)
+            out += [f"    {printable(line)}" for line in text.splitlines()]
+    return out
+
+
 def findings_table(findings: Sequence[Finding], errors: Sequence[dict], host: str, duration: float,
-                   coverage: Sequence[Coverage] = ()) -> str:
+                   coverage: Sequence[Coverage] = (), evidence: bool = False) -> str:
     out = [f"l4agent diagnose on {host}: {len(findings)} finding(s), {len(errors)} error(s) in {duration:.1f}s"]
     out += [f"coverage {_clean(target)}: {_clean(text)}" for target, text in summary_lines(list(coverage))]
     for severity, group in _by_severity(findings):
@@ -29,8 +48,10 @@ def findings_table(findings: Sequence[Finding], errors: Sequence[dict], host: st
         rows = []
         for f in group:
             rows.append((f.target, f.check, f.object, f.summary))
-            rows.append(("", "", "", f"-> {f.recommendation}"))
+            prose, statement = split_statement(f.recommendation)
+            rows.append(("", "", "", ("-> (statement below) " if statement else "-> ") + prose))
         out.append(render_table(["target", "check", "object", "finding / what to do"], rows, max_width=90))
+        out += _details(group, evidence)
     if errors:
         out.append("")
         out.append(f"== ERRORS ({len(errors)}) ==")
@@ -69,10 +90,18 @@ def findings_markdown(findings: Sequence[Finding], errors: Sequence[dict], host:
         out.append("")
         out.append("| # | target | check | object | finding | recommendation |")
         out.append("|---|---|---|---|---|---|")
+        statements = []
         for number, f in enumerate(group, 1):
+            prose, statement = split_statement(f.recommendation, markup_safe=True)
+            if statement is not None:
+                statements.append((number, f, statement))
+                prose += f" (statement #{number} below)"
             out.append(f"| {number} | {md_escape(f.target)} | {md_escape(f.check)} | {md_escape(f.object)} | "
-                       f"{md_escape(f.summary)} | {md_escape(f.recommendation)} |")
+                       f"{md_escape(f.summary)} | {md_escape(prose)} |")
         out.append("")
+        # Statements whole, in code blocks, unescaped: they paste straight into psql/mysql/sqlcmd.
+        for number, f, statement in statements:
+            out += [f"#{number} {md_escape(f.object)}:", "", *fenced(statement), ""]
     if errors:
         out.append(f"### Errors ({len(errors)})")
         out.append("")

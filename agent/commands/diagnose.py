@@ -25,10 +25,12 @@ from l4agent.agent.commands.clikit import (
               help="table for people, json for scripts, markdown for a work record or an e-mail.")
 @click.option("--fail-on", type=click.Choice(["warning", "critical"]), default=None,
               help="Exit 1 when a finding of this severity or worse is found.")
+@click.option("--evidence", is_flag=True,
+              help="Table format: show each finding's evidence (also with -v/--verbose).")
 @click.option("--list", "list_checks", is_flag=True, help="List the available checks and exit.")
 @common_options
 def diagnose(config_path: str | None, prefixes: tuple[str, ...], target: str | None, fmt: str,
-             fail_on: str | None, list_checks: bool) -> None:
+             fail_on: str | None, evidence: bool, list_checks: bool) -> None:
     """Run SQL performance, normalization, backup, capacity and security checks once.
 
     Checks run on the host and on every [[databases]] target (read-only, with lock and
@@ -72,8 +74,9 @@ def diagnose(config_path: str | None, prefixes: tuple[str, ...], target: str | N
     else:
         from l4agent.exporters.findings import findings_table
 
+        verbose = (click.get_current_context().params.get("verbose") or 0) > 0
         click.echo(findings_table(result.findings, result.errors, result.host, result.duration_seconds,
-                                  coverage=result.coverage))
+                                  coverage=result.coverage, evidence=evidence or verbose))
     if fail_on and any(SEVERITY_RANK[f.severity] >= SEVERITY_RANK[fail_on] for f in result.findings):
         sys.exit(EXIT_FAIL_ON)
     if result.incomplete:

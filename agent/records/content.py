@@ -34,7 +34,8 @@ def sentences(text: str | None) -> list[str]:
     if not text:
         return []
     parts = [part.strip() for part in _SENTENCE_END.split(text.strip()) if part.strip()]
-    return [part if part[-1] in ".!?" else part + "." for part in parts]
+    # A part ending with a SQL statement keeps its ";" alone: "...;." would not paste.
+    return [part if part[-1] in ".!?;" else part + "." for part in parts]
 
 
 def value_text(reading: Reading) -> str:

@@ -12,6 +12,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from l4agent.core.sqltext import fenced, printable, split_statement
 from l4agent.exporters.tables import render_table
 
 EVENT_WORDS = {"opened": "OPENED", "noted": "NOTE", "resolved": "RESOLVED", "reopened": "RE-OPENED",
@@ -48,6 +49,27 @@ def _related(record: dict[str, Any]) -> list[tuple[str, str]]:
     return items
 
 
+def _requests_markdown(requests: Sequence[str]) -> list[str]:
+    """Numbered requests; one that ends with a SQL statement shows it whole in a code block."""
+    out = []
+    for n, text in enumerate(requests, 1):
+        prose, statement = split_statement(_line(text), markup_safe=True)
+        if statement is None:
+            out.append(f"{n}. {_line(text)}")
+        else:
+            out += [f"{n}. {prose}:", "", *fenced(statement, indent="   "), ""]
+    return out
+
+
+def _html_item(text: str) -> str:
+    """One numbered item in HTML; a SQL statement at its end in a code block (escaped for HTML
+    only, so it copies out exactly)."""
+    prose, statement = split_statement(_line(text))
+    if statement is None:
+        return html.escape(prose)
+    return f"{html.escape(prose)}:<pre><code>{html.escape(printable(statement))}</code></pre>"
+
+
 def _evidence_items(evidence: dict[str, Any]) -> tuple[list[tuple[str, str]], dict[str, Any]]:
     """Scalars as "key: value" lines; nested values (query rows, label sets) as a JSON block."""
     scalars, nested = [], {}
@@ -75,7 +97,7 @@ def markdown(record: dict[str, Any], deliveries: Sequence[dict[str, Any]] = ()) 
     out += ["## Problems and findings", ""]
     out += [f"{n}. {_line(text)}" for n, text in enumerate(record["problems"], 1)] + [""]
     out += ["## Requests and recommendations", ""]
-    out += [f"{n}. {_line(text)}" for n, text in enumerate(record["requests"], 1)] + [""]
+    out += _requests_markdown(record["requests"]) + [""]
     out += ["## Result", "", _result_text(record), ""]
     out += ["## Evidence", ""]
     scalars, nested = _evidence_items(record.get("evidence") or {})
@@ -151,7 +173,7 @@ def event_html(event: dict[str, Any]) -> str:
     e = html.escape
 
     def ordered(items: Sequence[str]) -> str:
-        return "<ol>" + "".join(f"<li>{e(_line(i))}</li>" for i in items) + "</ol>"
+        return "<ol>" + "".join(f"<li>{_html_item(i)}</li>" for i in items) + "</ol>"
 
     parts = [f"<h1>Work record #{record['id']}: {e(_line(record['title']))}</h1>"]
     if event.get("note"):

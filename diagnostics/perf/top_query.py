@@ -9,10 +9,12 @@ each ranking; a query is reported when it is also big enough in absolute terms t
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Iterator
 from typing import Any
 
-from l4agent.dbaccess.connection import DatabaseError
+from l4agent.dbaccess.connection import DatabaseError, dsn_value
 from l4agent.dbaccess.values import number
 from l4agent.diagnostics.base import Check, CheckContext, Finding
 from l4agent.diagnostics.checkkit import (
@@ -23,6 +25,7 @@ from l4agent.diagnostics.checkkit import (
     qualified,
     require_performance_schema,
 )
+from l4agent.diagnostics.sqlparse import ParseFailure, table_uses
 
 # total_elapsed_time / total_worker_time are microseconds, total_logical_reads 8 KB pages.
 # One pass over sys.dm_exec_query_stats: per query_hash the totals, and the handles and offsets of
@@ -76,13 +79,22 @@ WHERE r.time_rank <= ? OR r.cpu_rank <= ? OR r.reads_rank <= ?
 ORDER BY r.time_rank
 """
 
+# The cached plan of one reported statement (its costliest), for the warnings sp_BlitzCache reads.
+MSSQL_PLAN = """
+SELECT TOP (1) CONVERT(nvarchar(max), qp.query_plan) AS query_plan
+FROM sys.dm_exec_query_stats AS qs
+CROSS APPLY sys.dm_exec_query_plan(qs.plan_handle) AS qp
+WHERE qs.query_hash = CONVERT(binary(8), ?, 1)
+ORDER BY qs.total_elapsed_time DESC
+"""
+
 # Times in milliseconds; reads are shared buffer blocks (8 KB) hit or read.
 POSTGRESQL_RANKED = """
 SELECT * FROM (
     SELECT s.queryid::text AS query_id, d.datname AS catalog_name, r.rolname AS user_name,
            s.calls, s.total_exec_time AS total_ms, s.mean_exec_time AS mean_ms, s.rows,
            s.shared_blks_hit + s.shared_blks_read AS read_count, s.shared_blks_read AS disk_reads,
-           left(s.query, 2000) AS query_text,
+           s.query AS query_text,
            rank() OVER (ORDER BY s.total_exec_time DESC) AS time_rank,
            rank() OVER (ORDER BY s.shared_blks_hit + s.shared_blks_read DESC) AS reads_rank,
            sum(s.total_exec_time) OVER () AS all_total_ms
@@ -145,12 +157,63 @@ def _normalized(engine: str, row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def statement_catalogs(engine: str, text: Any, default: str | None) -> list[str]:
+    """The catalogs a statement names: the catalog of each table it reads or writes (its own
+    qualifier, else ``default``, the session's default schema / database). PostgreSQL statements
+    stay in their database. A text that does not parse counts for ``default`` alone."""
+    if engine == "postgresql" or not text:
+        return [default] if default else []
+    try:
+        uses = table_uses(str(text), engine, default_schema=default if engine == "mysql" else None)
+    except (ParseFailure, ValueError, RecursionError):
+        return [default] if default else []
+    names = {(u.schema if engine == "mysql" else u.catalog or default) for u in uses}
+    if not uses and default:
+        names.add(default)
+    return sorted(n for n in names if n)
+
+
+PLAN_WARNINGS = (
+    # (what sp_BlitzCache calls it, pattern in the showplan XML)
+    ("implicit conversion", re.compile(r"<PlanAffectingConvert\b[^>]*ConvertIssue=\"([^\"]*)\"[^>]*Expression=\"([^\"]*)\"")),
+    ("key lookup", re.compile(r"<IndexScan\b[^>]*\bLookup=\"(?:1|true)\"[^>]*>\s*<DefinedValues>|<IndexScan\b[^>]*\bLookup=\"(?:1|true)\"")),
+    ("missing index", re.compile(r"<MissingIndexGroup\b[^>]*Impact=\"([0-9.]+)\"")),
+    ("spill to tempdb", re.compile(r"<(SpillToTempDb|SortSpillDetails|HashSpillDetails|ExchangeSpillDetails)\b")),
+)
+_MISSING_INDEX_TABLE = re.compile(r"<MissingIndex\b[^>]*Database=\"([^\"]*)\"[^>]*Schema=\"([^\"]*)\"[^>]*Table=\"([^\"]*)\"")
+
+
+def plan_warnings(plan_xml: str | None) -> list[str]:
+    """The plan-cache warnings of one showplan XML (sp_BlitzCache's checks): implicit conversions
+    that affect the plan, key lookups, missing indexes the optimizer noted, spills to tempdb.
+    Read with patterns, not an XML parser: the plan comes from the server and is only searched."""
+    if not plan_xml:
+        return []
+    found = []
+    for name, pattern in PLAN_WARNINGS:
+        matches = pattern.findall(plan_xml)
+        if not matches:
+            continue
+        if name == "implicit conversion":
+            issues = sorted({f"{issue}: {html.unescape(expr)}" for issue, expr in matches})
+            found.append(f"implicit conversion ({'; '.join(issues[:3])})")
+        elif name == "missing index":
+            tables = sorted({".".join(html.unescape(p) for p in t) for t in _MISSING_INDEX_TABLE.findall(plan_xml)})
+            impact = max(float(m) for m in matches)
+            found.append(f"missing index in plan on {', '.join(tables) or 'a table'} (impact {impact:.0f}%)")
+        elif name == "spill to tempdb":
+            found.append("spill to tempdb (" + ", ".join(sorted(set(matches))) + ")")
+        else:
+            found.append(f"key lookup ({len(matches)} in the plan)")
+    return found
+
+
 class TopQuery(Check):
     id = "perf.top_query"
     engines = frozenset({"mssql", "postgresql", "mysql"})
     title = "statements costing the most total time, CPU or reads (top N, with calls and mean time)"
     queries = {
-        "mssql": {"ranked": MSSQL_RANKED},
+        "mssql": {"ranked": MSSQL_RANKED, "plan": MSSQL_PLAN},
         "postgresql": {"ranked": POSTGRESQL_RANKED},
         "mysql": {"ranked": MYSQL_RANKED, "performance_schema": PERFORMANCE_SCHEMA},
     }
@@ -160,6 +223,7 @@ class TopQuery(Check):
         "min_reads": 1_000_000,  # reads a top-by-reads statement must have done (engine's unit)
         "warning_share": 0.25,  # share of all statement time that makes it a warning
         "warning_mean_ms": 1000.0,  # mean time per call that makes it a warning
+        "explain": True,  # plan each reported statement: its costly nodes (SQL Server: plan warnings)
     }
     max_rows = 300
 
@@ -179,8 +243,19 @@ class TopQuery(Check):
                                     "shared_preload_libraries and run CREATE EXTENSION pg_stat_statements in this "
                                     "database", exc.kind) from None
             raise
-        statements = [s for s in (_normalized(ctx.engine, row) for row in rows) if in_scope(ctx, s["catalog"])]
-        ctx.examined("statements", len(rows))
+        statements = []
+        for stats in (_normalized(ctx.engine, row) for row in rows):
+            # A statement counts for every configured catalog it names, whatever the session's
+            # default schema; one that names none is reported under the target.
+            stats["catalogs"] = statement_catalogs(ctx.engine, stats["text"], stats["catalog"])
+            scoped = [c for c in stats["catalogs"] if in_scope(ctx, c)]
+            if scoped or not stats["catalogs"]:
+                stats["scoped"] = scoped
+                statements.append(stats)
+        for catalog in sorted({c for s in statements for c in s["scoped"]}):
+            ctx.examined("statements", len([s for s in statements if catalog in s["scoped"]]), catalog=catalog)
+        if any(not s["scoped"] for s in statements):
+            ctx.examined("statements", len([s for s in statements if not s["scoped"]]))
         for key, rank in (("total_ms", "time_rank"), ("cpu_ms", "cpu_rank"), ("reads", "reads_rank")):
             if rank == "cpu_rank" and ctx.engine != "mssql":
                 continue
@@ -207,8 +282,10 @@ class TopQuery(Check):
         recommendation = (f"tune this statement: {PLAN_HINT[ctx.engine]}, index the columns its WHERE/JOIN "
                           "clauses filter on, fetch fewer rows, and have the application call it less often "
                           "(cache the result) when its calls are frequent")
+        catalog = stats["scoped"][0] if stats["scoped"] else None
         evidence: dict[str, Any] = {
-            "query_id": stats["query_id"], "catalog": stats["catalog"], "calls": stats["calls"],
+            "query_id": stats["query_id"], "catalog": catalog, "catalogs": stats["catalogs"],
+            "default_catalog": stats["catalog"], "calls": stats["calls"],
             "total_ms": round(stats["total_ms"], 1), "mean_ms": round(stats["mean_ms"], 3),
             "share_of_total_time": round(share, 4), "reads": stats["reads"], "reads_unit": READS_UNIT[ctx.engine],
             "rank_by_time": stats["time_rank"], "rank_by_reads": stats["reads_rank"],
@@ -222,5 +299,48 @@ class TopQuery(Check):
             evidence["full_scans"] = stats["full_scans"]
         if stats["since"] is not None:
             evidence["cached_since"] = stats["since"]
-        return self.finding(ctx, "warning" if heavy else "info", qualified(stats["catalog"], f"query:{stats['query_id']}"),
+        if ctx.options["explain"]:
+            plan = self._explain(ctx, stats)
+            evidence.update(plan)
+            fixes = plan.get("fixed_by")
+            if isinstance(fixes, list) and fixes:
+                recommendation = (f"create the index the advisor derived for it (perf.missing_index): {fixes[0]}"
+                                  + (f" (and {len(fixes) - 1} more in evidence)" if len(fixes) > 1 else ""))
+        return self.finding(ctx, "warning" if heavy else "info", qualified(catalog, f"query:{stats['query_id']}"),
                             summary, recommendation, **evidence)
+
+    def _explain(self, ctx: CheckContext, stats: dict[str, Any]) -> dict[str, Any]:
+        """The costly parts of the statement's plan and the index advice that would fix it."""
+        # Imported here: reading a config that names only this check imports no other check.
+        from l4agent.diagnostics.options import options_for
+        from l4agent.diagnostics.perf import missing_index
+        from l4agent.diagnostics.perf.index_advice import advice_for, explain_one, fixed_by
+
+        if ctx.engine == "mssql":
+            try:
+                rows = ctx.query(self, "plan", [stats["query_id"]])
+            except DatabaseError as exc:
+                return {"plan": f"not read: {exc}"}
+            if not rows or not rows[0].get("query_plan"):
+                return {"plan": "no cached plan"}
+            return {"plan_warnings": plan_warnings(str(rows[0]["query_plan"]))}
+        if ctx.engine == "postgresql":
+            catalog = stats["catalog"]
+            if not ctx.target.databases:
+                if catalog != dsn_value(ctx.target.dsn, "DATABASE"):
+                    return {"plan": "not explained: the statement runs in another database (list it in databases)"}
+                catalog = None
+            explained = explain_one(ctx.db, "postgresql", catalog, stats["query_id"], str(stats["text"] or ""))
+            advice_catalog = catalog
+        else:
+            explained = explain_one(ctx.db, "mysql", None, stats["query_id"], str(stats["text"] or ""), stats["catalog"])
+            advice_catalog = None
+        try:
+            report = advice_for(ctx.db, ctx.engine, advice_catalog,
+                                options_for(missing_index.MissingIndex, ctx.config.diagnostics),
+                                lambda c: in_scope(ctx, c))
+        except DatabaseError as exc:
+            explained["fixed_by"] = f"index advice not available: {exc}"
+        else:
+            explained["fixed_by"] = fixed_by(report, stats["query_id"])
+        return explained

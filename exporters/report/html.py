@@ -12,6 +12,7 @@ import json
 from html import escape
 from typing import Any
 
+from l4agent.core.sqltext import printable, split_statement
 from l4agent.core.units import format_bytes, format_value
 from l4agent.exporters.report import charts
 from l4agent.exporters.report.model import (
@@ -85,6 +86,16 @@ details.severity>summary{list-style:none}details.severity>summary h3{display:inl
 
 def _e(text: Any) -> str:
     return escape("" if text is None else str(text), quote=True)
+
+
+def _todo(recommendation: Any) -> str:
+    """A recommendation in HTML; a SQL statement at its end shown whole in a code block (escaped
+    for HTML only, so it copies out exactly as written)."""
+    prose, statement = split_statement(str(recommendation or ""))
+    if statement is None:
+        return _e(prose)
+    return f'{_e(prose)}:<pre class="sql"><code>{escape(printable(statement))}</code></pre>'
+
 
 
 def render_html(report: Report, *, refresh: int | None = None, nav: bool = False) -> str:
@@ -240,7 +251,7 @@ def _findings(report: Report) -> str:
                 f'<div class="finding {severity}"><div class="what"><span class="badge {severity}">{severity}</span> '
                 f"{_e(f['summary'])}</div>"
                 f'<div class="where">{_e(f["check"])} · {_e(f["target"])} · <span class="mono">{_e(f["object"])}</span></div>'
-                f'<div class="todo"><b>What to do:</b> {_e(f["recommendation"])}</div>'
+                f'<div class="todo"><b>What to do:</b> {_todo(f["recommendation"])}</div>'
                 f"<details><summary>evidence</summary><pre>{_e(evidence)}</pre></details></div>")
         parts.append("</details>")
     parts.append("</section>")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from l4agent.core.sqltext import fenced, split_statement
 from l4agent.exporters.findings import md_escape
 from l4agent.exporters.report.model import VERDICT_TEXT, Report, Table, past_sla, record_problem, record_where
 
@@ -52,7 +53,10 @@ def render_markdown(report: Report) -> str:
         for number, f in enumerate(group, 1):
             out.append(f"{number}. **{e(f['summary'])}**  ")
             out.append(f"   {e(f['check'])} on {e(f['target'])}, `{_code(f['object'])}`  ")
-            out.append(f"   What to do: {e(f['recommendation'])}")
+            prose, statement = split_statement(f["recommendation"], markup_safe=True)
+            out.append(f"   What to do: {e(prose)}" + (":" if statement else ""))
+            if statement:  # whole and unescaped: it pastes straight into psql, mysql or sqlcmd
+                out += ["", *fenced(statement, indent="   "), ""]
         out.append("")
 
     out += ["## Open work records", ""]

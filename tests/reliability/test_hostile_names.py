@@ -117,7 +117,18 @@ def test_diagnose_reports_hostile_names_escaped_and_executes_nothing(hostile, ru
     markdown = runs["markdown"].stdout
     # Markdown: every table row keeps its 6 cells (7 unescaped pipes); no raw HTML; no stray lines.
     assert "<script>" not in markdown and not CONTROL.search(markdown)
-    for line in markdown.splitlines():
+    # A statement to paste sits in a fenced block of exactly one line (issue 18): a name cannot
+    # break out of it (a statement with a line break, control character or markup stays escaped).
+    lines = markdown.splitlines()
+    fenced = set()
+    for index, line in enumerate(lines):
+        opening = re.fullmatch(r"(`{3,})sql", line)
+        if opening:
+            assert lines[index + 2] == opening.group(1) and "<" not in lines[index + 1], lines[index:index + 3]
+            assert opening.group(1) not in lines[index + 1]
+            fenced |= {index, index + 1, index + 2}
+        if index in fenced:
+            continue
         if line.startswith("|"):
             assert len(re.findall(r"(?<!\\)\|", line)) == 7, line
         else:

@@ -140,3 +140,112 @@ def test_mssql_query_stats_is_read_once_and_text_applied_per_result_row():
     outer = tree.find(exp.Select)
     assert all(not lateral.find(exp.Table, bfs=False) or lateral.find(exp.Table).name.lower() != "dm_exec_query_stats"
                for lateral in outer.find_all(exp.Lateral))
+
+
+# -- plans explain the top statements; scope by the catalogs a statement names (issue 18, 15) --
+
+ADVISOR_OPTIONS = {"perf.top_query": {"min_total_seconds": 0.0, "top_n": 10}}
+
+
+def test_postgresql_top_statement_shows_its_seq_scan_and_the_index_that_fixes_it(advisor_pg):
+    from tests.diagnostics.perf.conftest import PG_CATALOG
+
+    advisor_pg.execute_admin(f"GRANT pg_read_all_data TO {advisor_pg.monitor_user}", "postgres")
+    findings = findings_of(run_check("perf.top_query", db_config(advisor_pg, PG_CATALOG, diagnostics=ADVISOR_OPTIONS)))
+    by_text = {f.evidence["query"]: f for f in findings}
+    finding = by_text["SELECT id, order_no, total FROM orders WHERE customer_id = $1"]
+    (node, *_) = finding.evidence["costly_nodes"]
+    assert node["node"] == "Seq Scan" and node["relation"] == "orders" and node["table_rows"] >= 200_000
+    assert node["filter"] == "(customer_id = $1)"
+    fix = "CREATE INDEX CONCURRENTLY ix_orders_customer_id ON public.orders (customer_id);"
+    assert finding.evidence["fixed_by"] == [fix]
+    assert finding.recommendation.endswith(fix)
+    # a primary-key lookup has no costly node and needs no index
+    lookup = by_text.get("SELECT id, order_no, total FROM orders WHERE id = $1")
+    if lookup is not None:
+        assert lookup.evidence["costly_nodes"] == [] and lookup.evidence["fixed_by"] == []
+
+
+def test_mariadb_schemaless_and_cross_catalog_statements_count_for_each_catalog(advisor_mariadb):
+    from tests.diagnostics.perf.conftest import MY_SCHEMALESS_JOIN
+
+    for catalog in ("cat_a", "cat_b"):
+        for host in ("127.0.0.1", "localhost"):
+            advisor_mariadb.execute_admin(f"GRANT SELECT ON {catalog}.* TO '{advisor_mariadb.monitor_user}'@'{host}'")
+    result = run_check("perf.top_query", db_config(advisor_mariadb, None, databases=["cat_b"],
+                                                   diagnostics=ADVISOR_OPTIONS))
+    findings = findings_of(result)
+    join_head = MY_SCHEMALESS_JOIN.split(" WHERE")[0].split()[0]
+    joins = [f for f in findings if "JOIN" in f.evidence["query"] and f.evidence["default_catalog"] is None]
+    assert len(joins) == 1, [f.evidence["query"] for f in findings]
+    join = joins[0]
+    assert join.evidence["query"].startswith(join_head)
+    # run with no default schema, it names cat_a and cat_b: it counts for cat_b, the one configured
+    assert join.evidence["catalogs"] == ["cat_a", "cat_b"] and join.evidence["catalog"] == "cat_b"
+    assert join.object.startswith("cat_b.query:")
+    assert any(node.get("access_type") == "ALL" for node in join.evidence["costly_nodes"]), join.evidence
+    # a statement naming no catalog at all is reported under the target
+    bench = [f for f in findings if f.evidence["query"].startswith("SELECT `BENCHMARK` (")]
+    assert len(bench) == 1 and bench[0].object.startswith("query:") and bench[0].evidence["catalogs"] == []
+    # statements of cat_a alone are out of scope; the advisor's fix is named for the catalog's statement
+    assert not [f for f in findings if f.evidence["catalogs"] == ["cat_a"]]
+    email = [f for f in findings if "`email` = ?" in f.evidence["query"] and "JOIN" not in f.evidence["query"]]
+    assert email and email[0].evidence["fixed_by"] == ["ALTER TABLE cat_b.customer ADD INDEX ix_customer_email (email);"]
+    covered = {c.catalog: c.examined.get("statements", 0) for c in result.coverage}
+    assert covered.get("cat_b", 0) >= 2 and covered.get(None, 0) >= 1, covered
+
+
+# A cached plan as sys.dm_exec_query_plan returns it (showplan XML, trimmed to the elements read).
+SHOWPLAN = """<ShowPlanXML xmlns="http://schemas.microsoft.com/sqlserver/2004/07/showplan" Version="1.564">
+<BatchSequence><Batch><Statements><StmtSimple StatementText="SELECT ...">
+<QueryPlan>
+ <MissingIndexes><MissingIndexGroup Impact="91.2"><MissingIndex Database="[erp]" Schema="[dbo]" Table="[ORDER_ROWS]">
+  <ColumnGroup Usage="EQUALITY"><Column Name="[NOTE]" ColumnId="4"/></ColumnGroup></MissingIndex></MissingIndexGroup>
+ </MissingIndexes>
+ <Warnings>
+  <PlanAffectingConvert ConvertIssue="Seek Plan" Expression="CONVERT_IMPLICIT(nvarchar(40),[erp].[dbo].[ORDER_ROWS].[CODE],0)=[@p1]"/>
+  <SpillToTempDb SpillLevel="1" SpilledThreadCount="1"/>
+ </Warnings>
+ <RelOp NodeId="3" PhysicalOp="Clustered Index Seek" LogicalOp="Clustered Index Seek">
+  <IndexScan Lookup="1" Ordered="1" ScanDirection="FORWARD"><DefinedValues/></IndexScan>
+ </RelOp>
+ <RelOp NodeId="5" PhysicalOp="Sort" LogicalOp="Sort"><SortSpillDetails GrantedMemoryKb="1024"/></RelOp>
+</QueryPlan></StmtSimple></Statements></Batch></BatchSequence></ShowPlanXML>"""
+
+
+def test_mssql_top_statement_carries_its_plan_cache_warnings():
+    rows = [_mssql_row(b"\x01\x02\x03\x04\x05\x06\x07\x08", 1200, 5_000_000_000, 4_000_000_000, 90_000_000,
+                       (1, 1, 1), "SELECT * FROM ORDER_ROWS WHERE CODE = @p1")]
+    findings, db = run_mssql("perf.top_query", {"ranked": rows, "plan": [{"query_plan": SHOWPLAN}]},
+                             databases=["erp"])
+    assert ("plan", ("0x0102030405060708",), None) in db.calls
+    warnings = findings[0].evidence["plan_warnings"]
+    assert warnings == [
+        "implicit conversion (Seek Plan: CONVERT_IMPLICIT(nvarchar(40),[erp].[dbo].[ORDER_ROWS].[CODE],0)=[@p1])",
+        "key lookup (1 in the plan)",
+        "missing index in plan on [erp].[dbo].[ORDER_ROWS] (impact 91%)",
+        "spill to tempdb (SortSpillDetails, SpillToTempDb)",
+    ]
+
+
+def test_mssql_plan_without_warnings_and_no_cached_plan():
+    rows = [_mssql_row(b"\x01" * 8, 1200, 5_000_000_000, 4_000_000_000, 90_000_000, (1, 1, 1), "SELECT 1 FROM T")]
+    clean = SHOWPLAN.split("<QueryPlan>")[0] + "<QueryPlan/></StmtSimple></Statements></Batch></BatchSequence></ShowPlanXML>"
+    findings, _ = run_mssql("perf.top_query", {"ranked": rows, "plan": [{"query_plan": clean}]}, databases=["erp"])
+    assert findings[0].evidence["plan_warnings"] == []
+    findings, _ = run_mssql("perf.top_query", {"ranked": rows}, databases=["erp"])
+    assert findings[0].evidence["plan"] == "no cached plan"
+
+
+def test_mssql_statement_run_from_another_database_counts_for_the_catalog_it_names():
+    rows = [
+        # run from master (the application's connection default), naming erp.dbo.ORDERS: counts for erp
+        _mssql_row(b"\x0c" * 8, 1200, 5_000_000_000, 4_000_000_000, 90_000_000, (1, 1, 1),
+                   "(@P1 int)SELECT TOTAL FROM erp.dbo.ORDERS WHERE CUSTOMER_ID = @P1", database="master"),
+        # master alone: out of scope
+        _mssql_row(b"\x0d" * 8, 1200, 4_000_000_000, 4_000_000_000, 90_000_000, (2, 2, 2),
+                   "SELECT name FROM sys.databases", database="master"),
+    ]
+    findings, _ = run_mssql("perf.top_query", {"ranked": rows}, databases=["erp"])
+    assert [f.object for f in findings] == ["erp.query:0x0C0C0C0C0C0C0C0C"]
+    assert findings[0].evidence["catalogs"] == ["erp"] and findings[0].evidence["default_catalog"] == "master"
