@@ -146,6 +146,12 @@ class RecordsService:
         if self.opened:
             self._start_outbox()
 
+    def threads(self) -> dict[str, threading.Thread]:
+        """The threads that must keep running (the daemon watches them)."""
+        threads = {"records-writer": self._writer} if self._writer is not None else {}
+        threads.update({thread.name: thread for thread in self.outbox._threads})
+        return threads
+
     def stop(self) -> None:
         self._closing = True
         self._wake.set()
