@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from l4agent.core.text import printable
 from l4agent.diagnostics.base import SEVERITIES, Finding
 from l4agent.exporters.tables import render_table
 
@@ -19,7 +20,7 @@ def _by_severity(findings: Sequence[Finding]) -> list[tuple[str, list[Finding]]]
 
 
 def findings_table(findings: Sequence[Finding], errors: Sequence[dict], host: str, duration: float) -> str:
-    out = [f"l4agent diagnose on {host}: {len(findings)} finding(s), {len(errors)} error(s) in {duration:.1f}s"]
+    out = [f"l4agent diagnose on {printable(host)}: {len(findings)} finding(s), {len(errors)} error(s) in {duration:.1f}s"]
     for severity, group in _by_severity(findings):
         out.append("")
         out.append(f"== {severity.upper()} ({len(group)}) ==")
@@ -47,7 +48,7 @@ def md_escape(text: object) -> str:
     value = value.replace("<", "&lt;").replace(">", "&gt;")
     value = value.replace("*", "\\*").replace("_", "\\_").replace("[", "\\[").replace("]", "\\]")
     # Control characters (a terminal escape in a table name) become spaces, like line breaks.
-    value = "".join(ch if ch.isprintable() else " " for ch in value)
+    value = printable(value)
     return " ".join(value.split())
 
 
@@ -70,4 +71,4 @@ def findings_markdown(findings: Sequence[Finding], errors: Sequence[dict], host:
         for e in errors:
             out.append(f"- {md_escape(e.get('target') or '')} {md_escape(e.get('check') or '(connect)')}: "
                        f"{md_escape(e['error'])}")
-    return "\n".join(out).rstrip() + "\n"
+    return printable("\n".join(out).rstrip() + "\n", multiline=True)

@@ -114,7 +114,7 @@ def markdown(record: dict[str, Any], deliveries: Sequence[dict[str, Any]] = ()) 
     out.append("")
     if deliveries:
         out += ["## Delivery", ""] + delivery_lines(deliveries) + [""]
-    return "\n".join(out)
+    return printable("\n".join(out), multiline=True)
 
 
 def delivery_lines(deliveries: Sequence[dict[str, Any]]) -> list[str]:
@@ -167,7 +167,7 @@ def event_text(event: dict[str, Any]) -> str:
     head = [subject(event["event"], record)]
     if event.get("note"):
         head.append(f"Note {_line(event['note']['at'])}: {_line(event['note']['text'])}")
-    return "\n".join(head) + "\n\n" + markdown(record)
+    return printable("\n".join(head) + "\n\n" + markdown(record), multiline=True)
 
 
 def event_html(event: dict[str, Any]) -> str:
@@ -194,4 +194,5 @@ def event_html(event: dict[str, Any]) -> str:
     parts.append(f"<h2>Evidence</h2><pre>{e(printable(evidence, multiline=True))}</pre>")
     notes = "".join(f"<li>{e(n['at'])}: {e(_line(n['text']))}</li>" for n in record.get("notes") or [])
     parts.append(f"<h2>Notes</h2><ul>{notes or '<li>(none yet)</li>'}</ul>")
-    return "<!doctype html><html><head><meta charset='utf-8'></head><body>" + "".join(parts) + "</body></html>"
+    return printable("<!doctype html><html><head><meta charset='utf-8'></head><body>" + "".join(parts)
+                     + "</body></html>", multiline=True)

@@ -13,6 +13,7 @@ import shlex
 from collections.abc import Sequence
 
 from l4agent.agent.remote.ssh import Session, SshError
+from l4agent.core.text import printable_tree
 
 EXIT_CODES_WITH_JSON = (0, 1, 3)
 TIMEOUT_EXIT = 124  # coreutils timeout: the command was stopped
@@ -69,4 +70,5 @@ def parse_json(stdout: bytes, action: str, where: str = "l4agent") -> dict:
     if not isinstance(data, dict) or not all(isinstance(data.get(key), list) for key in lists):
         raise AgentModeError(f"{where} printed JSON without the {' and '.join(lists)} lists "
                              "(an incompatible l4agent version?)")
-    return data
+    # A hostile host's strings (names, errors, SQL text) are made inert once, here, for every printer.
+    return printable_tree(data, multiline=True)
