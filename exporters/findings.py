@@ -53,7 +53,7 @@ def md_escape(text: object) -> str:
 
 
 def findings_markdown(findings: Sequence[Finding], errors: Sequence[dict], host: str, started_at: str) -> str:
-    out = [f"## l4agent diagnose: {md_escape(host)} ({started_at})", ""]
+    out = [f"## l4agent diagnose: {md_escape(host)} ({md_escape(started_at)})", ""]
     if not findings:
         out.append("No findings.")
     for severity, group in _by_severity(findings):

@@ -164,9 +164,11 @@ def subject(event: str, record: dict[str, Any]) -> str:
 def event_text(event: dict[str, Any]) -> str:
     """A plain-text mail: what happened, then the whole record."""
     record = event["record"]
-    head = [subject(event["event"], record)]
+    # Plain text that a ticket system may well render as Markdown: outside text escaped as there.
+    head = [f"[l4agent {_md(record['priority'])}] {EVENT_WORDS.get(event['event'], _md(event['event']).upper())} "
+            f"#{record['id']} {_md(record['title'])}"]
     if event.get("note"):
-        head.append(f"Note {_line(event['note']['at'])}: {_line(event['note']['text'])}")
+        head.append(f"Note {_md(event['note']['at'])}: {_md(event['note']['text'])}")
     return printable("\n".join(head) + "\n\n" + markdown(record), multiline=True)
 
 
