@@ -173,3 +173,22 @@ def test_report_markdown_and_html(text):
 def test_printable_keeps_ordinary_text():
     assert printable("ünïcødé 表 tab\there") == "ünïcødé 表 tab here"
     assert printable("a\r\nb", multiline=True) == "a\nb"
+
+
+def test_log_lines_are_printable(tmp_path):
+    import logging
+
+    from l4agent.core.redact import RedactingFilter
+
+    path = tmp_path / "serve.log"
+    handler = logging.FileHandler(path)
+    handler.addFilter(RedactingFilter())
+    logger = logging.getLogger("l4agent.test.hostile")
+    logger.addHandler(handler)
+    try:
+        for text in KNOWN:
+            logger.warning("table %s is odd", text)
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+    assert_inert_text(path.read_text())
