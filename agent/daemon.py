@@ -160,7 +160,9 @@ class Daemon:
     def check_workers(self) -> str | None:
         """The failure, once a worker thread has died while the daemon was not stopping."""
         if self.failure is None and not self._stop.is_set():
-            dead = sorted(name for name, thread in self.workers().items() if not thread.is_alive())
+            # ident is None until start(): a thread being started is not a dead one
+            dead = sorted(name for name, thread in self.workers().items()
+                          if thread.ident is not None and not thread.is_alive())
             if dead and not self._stop.is_set():
                 self.failure = f"worker thread {', '.join(dead)} died"
         return self.failure
