@@ -66,6 +66,8 @@ class Daemon:
         self.status_page: StatusPage | None = None
         self._stop = threading.Event()
         self._loop: threading.Thread | None = None
+        #: why the daemon cannot go on (a worker thread died); ``serve`` then exits non-zero
+        self.failure: str | None = None
         self.web.route("/metrics", self._metrics)
         self.web.route("/healthz", self._healthz, public=True)
         self.web.route("/", self._landing)
@@ -136,8 +138,34 @@ class Daemon:
         self.runner.close()
 
     def wait(self) -> None:
+        """Until a stop is requested or a worker thread dies (then ``failure`` says which)."""
         while not self._stop.wait(0.2):
-            pass
+            if self.check_workers():
+                log.critical("%s: stopping so the service manager restarts l4agent", self.failure)
+                return
+
+    def workers(self) -> dict[str, threading.Thread]:
+        """The threads that must live as long as the daemon: the collection loop and the
+        services' own (a service lists them with ``threads()``)."""
+        threads = {"collect-loop": self._loop} if self._loop is not None else {}
+        web_thread = getattr(self.web, "_thread", None)
+        if web_thread is not None:
+            threads["http-selector"] = web_thread
+        for service in self.services:
+            listed = getattr(service, "threads", None)
+            if listed is not None:
+                threads.update(listed())
+        return threads
+
+    def check_workers(self) -> str | None:
+        """The failure, once a worker thread has died while the daemon was not stopping."""
+        if self.failure is None and not self._stop.is_set():
+            # ident is None until start(): a thread being started is not a dead one
+            dead = sorted(name for name, thread in self.workers().items()
+                          if thread.ident is not None and not thread.is_alive())
+            if dead and not self._stop.is_set():
+                self.failure = f"worker thread {', '.join(dead)} died"
+        return self.failure
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -146,7 +174,10 @@ class Daemon:
         interval = self.config.agent.interval
         next_run = time.monotonic()
         while not self._stop.is_set():
-            self.collect_now()
+            try:
+                self.collect_now()
+            except Exception:  # noqa: BLE001 - one bad round must not end collection
+                log.exception("collection round failed")
             next_run += interval
             # A round slower than the interval starts the next one at once, not a burst later.
             next_run = max(next_run, time.monotonic())
@@ -173,6 +204,9 @@ class Daemon:
         return Response(200, self.exposition.exposition(), CONTENT_TYPE)
 
     def _healthz(self, request: Request) -> Response:
+        failure = self.check_workers()
+        if failure is not None:
+            return Response.text(f"failed: {failure}\n", 503)
         if self.snapshot_time is None:
             return Response.text("starting\n", 503)
         age = time.monotonic() - self.snapshot_time

@@ -56,6 +56,10 @@ class DiagnosticsService:
         self._thread = threading.Thread(target=self._loop, name="diagnostics", daemon=True)
         self._thread.start()
 
+    def threads(self) -> dict[str, threading.Thread]:
+        """The thread that must keep running (the daemon watches it)."""
+        return {"diagnostics": self._thread} if self._thread is not None else {}
+
     def stop(self) -> None:
         """Returns within a second; a run still waiting on a database ends with the process."""
         self._stop.set()

@@ -9,6 +9,7 @@ accessor call in the section's reader below.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import stat
@@ -19,6 +20,7 @@ from types import MappingProxyType
 from typing import Any
 
 from l4agent.core.durations import DurationError, parse_duration
+from l4agent.core.text import printable
 
 DEFAULT_CONFIG_PATH = "/etc/l4agent/l4agent.toml"
 DEFAULT_LISTEN = "127.0.0.1:9847"
@@ -33,6 +35,7 @@ SINK_TYPES = ("webhook", "smtp", "alertmanager", "command")
 # ODBC keywords that carry a password; a DSN holding one is refused (use password_env/_file).
 _DSN_SECRET_KEYS = re.compile(r"(?:^|;)\s*(pwd|password)\s*=", re.IGNORECASE)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+_BCRYPT_HASH = re.compile(r"^\$2[aby]\$(0[4-9]|[12][0-9]|3[01])\$[./A-Za-z0-9]{53}$")
 
 #: ``option_problems(check_id_or_family, options)`` -> [(option, message)]
 OptionValidator = Callable[[str, dict[str, Any]], list[tuple[str, str]]]
@@ -46,7 +49,8 @@ class ConfigError(Exception):
     def __init__(self, path: str, problems: list[tuple[str, str]]):
         self.path = path
         self.problems = problems
-        self.lines = [f"config error: {path}: {key}: {message}" for key, message in problems]
+        # Keys and values come from the file: a control character in them must not reach the terminal.
+        self.lines = [printable(f"config error: {path}: {key}: {message}") for key, message in problems]
         super().__init__("\n".join(self.lines))
 
 
@@ -307,7 +311,12 @@ class TableReader:
 
     def number(self, name: str, default: float | None = None) -> float | None:
         value = self._get(name, (int, float), default, False)
-        return default if value is _MISSING or value is None else float(value)
+        if value is _MISSING or value is None:
+            return default
+        if not math.isfinite(value):
+            self.problems.add(self.key(name), f"{value} is not a finite number")
+            return default
+        return float(value)
 
     def duration(self, name: str, default: float | None, positive: bool = True) -> float | None:
         value = self._get(name, str, _MISSING, False)
@@ -462,8 +471,9 @@ def _read_agent(problems: Problems, root: TableReader) -> AgentConfig:
     users = {}
     for user, hashed in users_t.data.items():
         users_t.seen.add(user)
-        if not isinstance(hashed, str) or not hashed.startswith(("$2a$", "$2b$", "$2y$")):
-            problems.add(users_t.key(user), "expected a bcrypt hash (make one with `l4agent hash-password`)")
+        if not isinstance(hashed, str) or not _BCRYPT_HASH.match(hashed):
+            problems.add(users_t.key(user), "expected a bcrypt hash: $2b$, a cost 04..31, $ and 53 characters "
+                                            "(make one with `l4agent hash-password`)")
         else:
             users[user] = hashed
     users_t.done()
@@ -479,6 +489,12 @@ def _read_agent(problems: Problems, root: TableReader) -> AgentConfig:
         problems.add(web_t.key("tls_key_file"), "tls_cert_file and tls_key_file go together")
     if web.client_ca_file and not web.tls_cert_file:
         problems.add(web_t.key("client_ca_file"), "mutual TLS needs tls_cert_file and tls_key_file")
+    for key in ("tls_cert_file", "tls_key_file", "client_ca_file"):
+        file = getattr(web, key)
+        if file and not os.path.isfile(file):
+            problems.add(web_t.key(key), f"{file}: no such file")
+        elif file and not os.access(file, os.R_OK):
+            problems.add(web_t.key(key), f"{file}: not readable by this user")
     web_t.done()
     agent = AgentConfig(
         listen_host=host,
@@ -698,8 +714,28 @@ def _read_sink(problems: Problems, t: TableReader, index: int) -> SinkConfig:
         problems.add(t.key(needs[kind]), f"is required for a {kind} sink")
     if sink.url and not re.match(r"^https?://", sink.url):
         problems.add(t.key("url"), "must start with http:// or https://")
+    elif sink.url and (why := _url_problem(sink.url)):
+        problems.add(t.key("url"), why)  # never the URL itself: its path may hold a token
     t.done()
     return sink
+
+
+def _url_problem(url: str) -> str | None:
+    """Why ``url`` (http or https) cannot be used, or None."""
+    from urllib.parse import urlsplit
+
+    if any(ord(ch) < 0x21 or 0x7f <= ord(ch) <= 0x9f for ch in url):
+        return "must not contain spaces or control characters"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        return f"is not a valid URL ({str(exc).split(':')[0]})"
+    if not parts.hostname:
+        return "has no host name"
+    if port == 0:
+        return "port 0 is not a valid port"
+    return None
 
 
 def _read_diagnostics(problems: Problems, root: TableReader,
@@ -765,6 +801,21 @@ def parse_config(data: dict[str, Any], path: str, *, builtin_rules: Mapping[str,
     )
 
 
+#: deepest nesting of tables and arrays a config may have (the real schema needs 4)
+MAX_NESTING = 16
+
+
+def _depth(value: Any, level: int = 0) -> int:
+    """How deep ``value`` nests (stops counting just past MAX_NESTING)."""
+    if level > MAX_NESTING:
+        return level
+    if isinstance(value, dict):
+        return max((_depth(item, level + 1) for item in value.values()), default=level)
+    if isinstance(value, list):
+        return max((_depth(item, level + 1) for item in value), default=level)
+    return level
+
+
 def load_config(path: str | None = None, **extensions: Any) -> Config:
     """Read ``path`` (default /etc/l4agent/l4agent.toml). No file at the default path: defaults.
 
@@ -787,6 +838,10 @@ def load_config(path: str | None = None, **extensions: Any) -> Config:
         raise ConfigError(path, [("(file)", f"not UTF-8 text (byte {exc.start})")]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, [("(toml)", str(exc))]) from None
+    except RecursionError:
+        raise ConfigError(path, [("(toml)", "arrays or tables nested too deeply")]) from None
+    if _depth(data) > MAX_NESTING:
+        raise ConfigError(path, [("(toml)", f"arrays or tables nested more than {MAX_NESTING} deep")])
     config = parse_config(data, path, **extensions)
     _refuse_world_readable_secrets(path, raw.decode("utf-8"), config)
     return config

@@ -8,6 +8,11 @@ _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 6048
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
 
 
+#: the longest duration any setting takes: ten years. Longer ones overflow the things they feed
+#: (a thread's wait, a datetime for an SLA due date) long before they mean anything.
+MAX_SECONDS = 3650 * 86400.0
+
+
 class DurationError(ValueError):
     """A duration string that cannot be read."""
 
@@ -19,7 +24,10 @@ def parse_duration(text: str) -> float:
     match = _DURATION.match(text)
     if not match:
         raise DurationError(f'invalid duration {text[:40]!r}: use a number and one of ms, s, m, h, d, w (e.g. "15s")')
-    return float(match.group(1)) * _UNITS[match.group(2)]
+    seconds = float(match.group(1)) * _UNITS[match.group(2)]
+    if not seconds <= MAX_SECONDS:  # also catches inf from a number too long for a float
+        raise DurationError(f"duration {text[:40]!r} is too long: at most 3650d (ten years)")
+    return seconds
 
 
 def format_duration(seconds: float) -> str:

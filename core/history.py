@@ -21,6 +21,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from l4agent.core.sqlitefile import create_private, enable_wal, retry_locked
+
 if TYPE_CHECKING:
     from l4agent.core.snapshot import Snapshot
 
@@ -80,11 +82,13 @@ class History:
             self._db = sqlite3.connect(f"{self.path.as_uri()}?mode=ro", uri=True, timeout=5.0,
                                        check_same_thread=False)
         else:
+            create_private(self.path)  # 0600 whatever the umask
             self._db = sqlite3.connect(self.path, timeout=5.0, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
+            # Several processes may open a new file at once: journal_mode does not wait by itself.
+            enable_wal(self._db, 5.0)
             self._db.execute("PRAGMA synchronous=NORMAL")
             for statement in _SCHEMA:
-                self._db.execute(statement)
+                retry_locked(lambda statement=statement: self._db.execute(statement), 5.0)
         self._series_ids: dict[tuple[str, str], int] = {}
         self._last_round: float | None = None
         self._last_prune = 0.0

@@ -14,6 +14,8 @@ import re
 import threading
 from urllib.parse import quote
 
+from l4agent.core.text import printable
+
 MASK = "***"
 
 # (pattern, replacement): each keeps the key and masks only the secret part.
@@ -57,14 +59,16 @@ def redact(text: str) -> str:
 
 
 class RedactingFilter(logging.Filter):
-    """A logging filter that masks secrets in the message, its arguments and any traceback."""
+    """A logging filter that masks secrets in the message, its arguments and any traceback, and
+    replaces control characters in them (:func:`l4agent.core.text.printable`)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = redact(record.exc_text)
-        record.msg = redact(message)
+            record.exc_text = printable(redact(record.exc_text), multiline=True)
+        # Messages carry outside text (table names, receiver replies): inert on a terminal too.
+        record.msg = printable(redact(message), multiline=True)
         record.args = None
         return True

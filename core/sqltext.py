@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+from l4agent.core.text import printable
+
 #: statements a recommendation may end with (the first word of the statement)
 _KEYWORDS = ("CREATE", "ALTER", "DROP", "GRANT", "REVOKE", "ANALYZE", "VACUUM", "REINDEX", "UPDATE", "DELETE",
              "INSERT", "SET", "EXEC", "EXECUTE", "DBCC", "OPTIMIZE", "CHECKPOINT", "BACKUP", "RESTORE", "SELECT",
@@ -32,16 +34,10 @@ def _markup_free(statement: str) -> bool:
     return not any(ch in "<>" or not (ch.isprintable() or ch == " ") for ch in statement)
 
 
-def printable(statement: str) -> str:
-    """The statement with control characters (a terminal escape in an object name) replaced, so
-    it can be shown raw in a code block."""
-    return "".join(ch if ch.isprintable() or ch == " " else "?" for ch in statement)
-
-
 def fenced(statement: str, language: str = "sql", indent: str = "") -> list[str]:
     """A Markdown fenced code block holding ``statement`` verbatim (a fence longer than any run of
     backticks inside it)."""
-    body = printable(statement)
+    body = printable(statement, multiline=True)
     longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
     fence = "`" * max(3, longest + 1)
     return [f"{indent}{fence}{language}", *(f"{indent}{line}" for line in body.splitlines()), f"{indent}{fence}"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from l4agent.core.snapshot import Snapshot
+from l4agent.core.text import printable
 from l4agent.core.units import format_value, iso_utc
 from l4agent.exporters.tables import render_table
 
@@ -47,7 +48,7 @@ def render_collection(snapshot: Snapshot) -> str:
         text = ", ".join(f"{k}={v}" for k, v in labels) + " (all cpus)"
         rows_by_section[_section(name)].append((name.removeprefix(_SELF), format_value(name, value), text))
 
-    out = [f"l4agent collect on {snapshot.host} at {iso_utc(snapshot.collected_at)}"]
+    out = [f"l4agent collect on {printable(snapshot.host)} at {iso_utc(snapshot.collected_at)}"]
     order = ["os", "network", "probes", "database", "app server", "agent"]
     for section in order + sorted(set(rows_by_section) - set(order)):
         rows = rows_by_section.get(section)

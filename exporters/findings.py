@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from l4agent.core.sqltext import fenced, printable, split_statement
+from l4agent.core.sqltext import fenced, split_statement
+from l4agent.core.text import printable
 from l4agent.diagnostics.base import SEVERITIES, Finding
 from l4agent.diagnostics.coverage import Coverage, summary_lines
 from l4agent.exporters.tables import _clean, render_table
@@ -40,7 +41,7 @@ def _details(group: Sequence[Finding], evidence: bool) -> list[str]:
 
 def findings_table(findings: Sequence[Finding], errors: Sequence[dict], host: str, duration: float,
                    coverage: Sequence[Coverage] = (), evidence: bool = False) -> str:
-    out = [f"l4agent diagnose on {host}: {len(findings)} finding(s), {len(errors)} error(s) in {duration:.1f}s"]
+    out = [f"l4agent diagnose on {printable(host)}: {len(findings)} finding(s), {len(errors)} error(s) in {duration:.1f}s"]
     out += [f"coverage {_clean(target)}: {_clean(text)}" for target, text in summary_lines(list(coverage))]
     for severity, group in _by_severity(findings):
         out.append("")
@@ -72,13 +73,13 @@ def md_escape(text: object) -> str:
     value = value.replace("<", "&lt;").replace(">", "&gt;")
     value = value.replace("*", "\\*").replace("_", "\\_").replace("[", "\\[").replace("]", "\\]")
     # Control characters (a terminal escape in a table name) become spaces, like line breaks.
-    value = "".join(ch if ch.isprintable() else " " for ch in value)
+    value = printable(value)
     return " ".join(value.split())
 
 
 def findings_markdown(findings: Sequence[Finding], errors: Sequence[dict], host: str, started_at: str,
                       coverage: Sequence[Coverage] = ()) -> str:
-    out = [f"## l4agent diagnose: {md_escape(host)} ({started_at})", ""]
+    out = [f"## l4agent diagnose: {md_escape(host)} ({md_escape(started_at)})", ""]
     lines = summary_lines(list(coverage))
     if lines:
         out += [f"- coverage {md_escape(target)}: {md_escape(text)}" for target, text in lines]
@@ -108,4 +109,4 @@ def findings_markdown(findings: Sequence[Finding], errors: Sequence[dict], host:
         for e in errors:
             out.append(f"- {md_escape(e.get('target') or '')} {md_escape(e.get('check') or '(connect)')}: "
                        f"{md_escape(e['error'])}")
-    return "\n".join(out).rstrip() + "\n"
+    return printable("\n".join(out).rstrip() + "\n", multiline=True)

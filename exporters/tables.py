@@ -5,6 +5,8 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 
+from l4agent.core.text import printable
+
 
 def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 0 if unicodedata.combining(ch) else 1
@@ -13,8 +15,7 @@ def _width(text: str) -> int:
 
 def _clean(value: object) -> str:
     # One row is one line: control characters (newlines in SQL text, names) become spaces.
-    text = "" if value is None else str(value)
-    return "".join(ch if ch.isprintable() else " " for ch in text)
+    return printable(value)
 
 
 def render_table(headers: Sequence[str], rows: Sequence[Sequence[object]], max_width: int = 80,

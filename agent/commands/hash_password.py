@@ -29,12 +29,23 @@ def hash_password(from_stdin: bool, cost: int) -> None:
     import bcrypt
 
     if from_stdin or not _interactive():
-        password = sys.stdin.readline().rstrip("\r\n")
+        try:
+            password = sys.stdin.readline().rstrip("\r\n")
+        except UnicodeDecodeError:
+            click.echo("error: the password on standard input is not UTF-8 text", err=True)
+            sys.exit(2)
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     if not password:
         click.echo("error: empty password (nothing on the first line of standard input)"
                    if from_stdin or not _interactive() else "error: empty password", err=True)
+        sys.exit(2)
+    if len(password.encode("utf-8")) > 72:
+        click.echo(f"error: the password is {len(password.encode('utf-8'))} bytes; bcrypt takes at most 72 "
+                   "(use a shorter one)", err=True)
+        sys.exit(2)
+    if "\0" in password:
+        click.echo("error: the password contains a NUL character", err=True)
         sys.exit(2)
     click.echo(bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(rounds=cost)).decode("ascii"))
 

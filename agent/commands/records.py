@@ -138,4 +138,6 @@ def close(config_path: str | None, record_id: int, note: str | None) -> None:
         _fail(exc)
     finally:
         store.close()
-    click.echo(f"closed work record #{record.id}: {record.title}")
+    from l4agent.core.text import printable
+
+    click.echo(f"closed work record #{record.id}: {printable(record.title)}")

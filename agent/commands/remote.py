@@ -208,8 +208,11 @@ def _record(config, results, specs, prefixes) -> None:
         lines = record_findings(config, results, specs, prefixes)
     except Exception as exc:  # noqa: BLE001 - the findings are printed already; say why records were not
         from l4agent.core.redact import redact
+        from l4agent.core.text import printable
 
-        click.echo(f"error: --record: {redact(str(exc)) or type(exc).__name__}", err=True)
+        click.echo(f"error: --record: {printable(redact(str(exc))) or type(exc).__name__}", err=True)
         sys.exit(EXIT_UNREACHABLE)
+    from l4agent.core.text import printable
+
     for line in lines:
-        click.echo(line, err=True)
+        click.echo(printable(line), err=True)  # record titles carry the hosts' names

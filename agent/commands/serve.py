@@ -17,7 +17,9 @@ def serve(config_path: str | None, listen: str | None) -> None:
     """Run the daemon: collect every interval, serve /metrics and the status page, evaluate
     thresholds and keep the L4 work records.
 
-    SIGTERM or SIGINT stops it cleanly within a second (exit 0).
+    SIGTERM or SIGINT stops it cleanly within a second (exit 0). A worker thread that dies
+    (collection loop, work-record writer, sink delivery) makes /healthz 503 and ends serve with
+    exit 1, so the service manager restarts it.
     """
     import dataclasses
     import logging
@@ -56,3 +58,6 @@ def serve(config_path: str | None, listen: str | None) -> None:
     daemon.wait()
     logging.getLogger("l4agent.agent.serve").info("stopping")
     daemon.stop()
+    if daemon.failure is not None:
+        click.echo(f"error: {daemon.failure} (see the log)", err=True)
+        sys.exit(1)

@@ -9,24 +9,45 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
-from l4agent.core.sqltext import fenced, printable, split_statement
+from l4agent.core.sqltext import fenced, split_statement
+from l4agent.core.text import printable
 from l4agent.exporters.tables import render_table
 
 EVENT_WORDS = {"opened": "OPENED", "noted": "NOTE", "resolved": "RESOLVED", "reopened": "RE-OPENED",
                "closed": "CLOSED"}
 
 
+def _fence(value: str, least: int = 1) -> str:
+    """A run of backticks longer than any in ``value``: ``value`` cannot close it early."""
+    longest = max((len(run) for run in re.findall(r"`+", value)), default=0)
+    return "`" * max(least, longest + 1)
+
+
 def _code(text: object) -> str:
-    value = " ".join(str(text).split())
-    fence = "``" if "`" in value else "`"
-    return f"{fence}{value}{fence}"
+    """``text`` as an inline code span: shown literally (no markup, no HTML) by any renderer."""
+    value = _line(text)
+    fence = _fence(value)
+    pad = " " if value.startswith("`") or value.endswith("`") or fence != "`" else ""
+    return f"{fence}{pad}{value}{pad}{fence}"
 
 
 def _line(text: object) -> str:
-    return " ".join(str(text).split())
+    """One line of plain text: no control characters (they would act on a terminal)."""
+    return " ".join(printable(text).split())
+
+
+_MD_SPECIAL = re.compile(r"([\\`\[\]])")
+
+
+def _md(text: object) -> str:
+    """Outside text inside Markdown prose: one line, no raw HTML (``<`` ``>`` ``&`` as entities),
+    no code spans or links of its own."""
+    escaped = html.escape(_line(text), quote=False)
+    return _MD_SPECIAL.sub(r"\\\1", escaped)
 
 
 def _result_text(record: dict[str, Any]) -> str:
@@ -43,7 +64,7 @@ def _related(record: dict[str, Any]) -> list[tuple[str, str]]:
              ("Target", _code(related.get("target", record["target"]))),
              ("Object", _code(related.get("object", record["object"])))]
     if related.get("url"):
-        items.append(("Status page", related["url"]))
+        items.append(("Status page", _code(related["url"])))
     if related.get("previous_record"):
         items.append(("Previous record", f"#{related['previous_record']}"))
     return items
@@ -55,9 +76,9 @@ def _requests_markdown(requests: Sequence[str]) -> list[str]:
     for n, text in enumerate(requests, 1):
         prose, statement = split_statement(_line(text), markup_safe=True)
         if statement is None:
-            out.append(f"{n}. {_line(text)}")
+            out.append(f"{n}. {_md(text)}")
         else:
-            out += [f"{n}. {prose}:", "", *fenced(statement, indent="   "), ""]
+            out += [f"{n}. {_md(prose)}:", "", *fenced(statement, indent="   "), ""]
     return out
 
 
@@ -84,34 +105,38 @@ def _evidence_items(evidence: dict[str, Any]) -> tuple[list[tuple[str, str]], di
 
 def markdown(record: dict[str, Any], deliveries: Sequence[dict[str, Any]] = ()) -> str:
     """The record as a specialist reads it and hands to L3."""
-    out = [f"# Work record #{record['id']}: {_line(record['title'])}", ""]
-    out.append(f"**Status** {record['status']} · **Priority** {record['priority']} · **Result** {record['result']}"
-               f" · **Severity** {record['severity']} · **Environment** {record['environment']}")
-    times = f"**Opened** {record['opened_at']} · **SLA due** {record['sla_due_at']}"
+    out = [f"# Work record #{record['id']}: {_md(record['title'])}", ""]
+    out.append(f"**Status** {_md(record['status'])} · **Priority** {_md(record['priority'])} · **Result** "
+               f"{_md(record['result'])} · **Severity** {_md(record['severity'])} · **Environment** "
+               f"{_md(record['environment'])}")
+    times = f"**Opened** {_md(record['opened_at'])} · **SLA due** {_md(record['sla_due_at'])}"
     if record.get("resolved_at"):
-        times += f" · **Resolved** {record['resolved_at']}"
+        times += f" · **Resolved** {_md(record['resolved_at'])}"
     if record.get("closed_at"):
-        times += f" · **Closed** {record['closed_at']}"
+        times += f" · **Closed** {_md(record['closed_at'])}"
     out += [times, f"**Fingerprint** {_code(record['fingerprint'])}", ""]
     out += ["## Related", ""] + [f"- {label}: {value}" for label, value in _related(record)] + [""]
     out += ["## Problems and findings", ""]
-    out += [f"{n}. {_line(text)}" for n, text in enumerate(record["problems"], 1)] + [""]
+    out += [f"{n}. {_md(text)}" for n, text in enumerate(record["problems"], 1)] + [""]
     out += ["## Requests and recommendations", ""]
     out += _requests_markdown(record["requests"]) + [""]
-    out += ["## Result", "", _result_text(record), ""]
+    out += ["## Result", "", _md(_result_text(record)), ""]
     out += ["## Evidence", ""]
     scalars, nested = _evidence_items(record.get("evidence") or {})
-    out += [f"- {key}: {_code(value)}" for key, value in scalars]
+    out += [f"- {_md(key)}: {_code(value)}" for key, value in scalars]
     if nested:
-        out += ["", "```json", json.dumps(nested, indent=1, sort_keys=True, default=str), "```"]
+        # ensure_ascii: every control character is a \u escape; the fence outlasts any in the data
+        block = json.dumps(nested, indent=1, sort_keys=True, default=str)
+        fence = _fence(block, least=3)
+        out += ["", f"{fence}json", block, fence]
     out.append("")
     out += ["## Notes", ""]
     notes = record.get("notes") or []
-    out += [f"- {note['at']}: {_line(note['text'])}" for note in notes] or ["(none yet)"]
+    out += [f"- {_md(note['at'])}: {_md(note['text'])}" for note in notes] or ["(none yet)"]
     out.append("")
     if deliveries:
         out += ["## Delivery", ""] + delivery_lines(deliveries) + [""]
-    return "\n".join(out)
+    return printable("\n".join(out), multiline=True)
 
 
 def delivery_lines(deliveries: Sequence[dict[str, Any]]) -> list[str]:
@@ -123,11 +148,11 @@ def delivery_lines(deliveries: Sequence[dict[str, Any]]) -> list[str]:
     for sink, rows in by_sink.items():
         counts = {status: sum(1 for r in rows if r["status"] == status) for status in ("delivered", "pending", "parked")}
         summary = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
-        lines.append(f"- {sink}: {summary}")
+        lines.append(f"- {_md(sink)}: {summary}")
         for row in rows:
             if row["status"] == "parked" or (row["status"] == "pending" and row.get("last_error")):
                 what = "PARKED" if row["status"] == "parked" else f"retrying (attempt {row['attempts']})"
-                lines.append(f"  - {row['kind']} event: {what}: {_line(row.get('last_error') or '')}")
+                lines.append(f"  - {_md(row['kind'])} event: {what}: {_md(row.get('last_error') or '')}")
     return lines
 
 
@@ -154,17 +179,19 @@ def table(records: Sequence[dict[str, Any]]) -> str:
 
 def subject(event: str, record: dict[str, Any]) -> str:
     """ "[l4agent P2] OPENED #12 disk space used on db1: /" """
-    return f"[l4agent {record['priority']}] {EVENT_WORDS.get(event, event.upper())} #{record['id']} " \
-           f"{_line(record['title'])}"
+    return _line(f"[l4agent {record['priority']}] {EVENT_WORDS.get(event, event.upper())} #{record['id']} "
+                 f"{record['title']}")
 
 
 def event_text(event: dict[str, Any]) -> str:
     """A plain-text mail: what happened, then the whole record."""
     record = event["record"]
-    head = [subject(event["event"], record)]
+    # Plain text that a ticket system may well render as Markdown: outside text escaped as there.
+    head = [f"[l4agent {_md(record['priority'])}] {EVENT_WORDS.get(event['event'], _md(event['event']).upper())} "
+            f"#{record['id']} {_md(record['title'])}"]
     if event.get("note"):
-        head.append(f"Note {event['note']['at']}: {_line(event['note']['text'])}")
-    return "\n".join(head) + "\n\n" + markdown(record)
+        head.append(f"Note {_md(event['note']['at'])}: {_md(event['note']['text'])}")
+    return printable("\n".join(head) + "\n\n" + markdown(record), multiline=True)
 
 
 def event_html(event: dict[str, Any]) -> str:
@@ -182,13 +209,14 @@ def event_html(event: dict[str, Any]) -> str:
     parts.append(f"<p><b>Status</b> {e(record['status'])} &middot; <b>Priority</b> {e(record['priority'])} "
                  f"&middot; <b>Result</b> {e(record['result'])} &middot; <b>Opened</b> {e(record['opened_at'])} "
                  f"&middot; <b>SLA due</b> {e(record['sla_due_at'])}</p>")
-    related = "".join(f"<li>{e(label)}: {e(value.strip('`'))}</li>" for label, value in _related(record))
+    related = "".join(f"<li>{e(label)}: {e(value.strip('` '))}</li>" for label, value in _related(record))
     parts.append(f"<h2>Related</h2><ul>{related}</ul>")
     parts.append(f"<h2>Problems and findings</h2>{ordered(record['problems'])}")
     parts.append(f"<h2>Requests and recommendations</h2>{ordered(record['requests'])}")
     parts.append(f"<h2>Result</h2><p>{e(_result_text(record))}</p>")
     evidence = json.dumps(record.get("evidence") or {}, indent=1, sort_keys=True, default=str)
-    parts.append(f"<h2>Evidence</h2><pre>{e(evidence)}</pre>")
+    parts.append(f"<h2>Evidence</h2><pre>{e(printable(evidence, multiline=True))}</pre>")
     notes = "".join(f"<li>{e(n['at'])}: {e(_line(n['text']))}</li>" for n in record.get("notes") or [])
     parts.append(f"<h2>Notes</h2><ul>{notes or '<li>(none yet)</li>'}</ul>")
-    return "<!doctype html><html><head><meta charset='utf-8'></head><body>" + "".join(parts) + "</body></html>"
+    return printable("<!doctype html><html><head><meta charset='utf-8'></head><body>" + "".join(parts)
+                     + "</body></html>", multiline=True)

@@ -26,6 +26,7 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from l4agent.agent.records.engine import Change, Origin, RecordEngine
@@ -59,18 +60,39 @@ PRUNE_AFTER = 30 * 86400.0  # delivered events older than this are forgotten
 PRUNE_EVERY = 86400.0
 
 
-class RecordsService:
-    """Thresholds -> records -> sinks for one daemon."""
+class _NotOpen:
+    """Stands in for the store until it could be opened: every use is a StoreError saying why."""
 
-    def __init__(self, config: Config, host: str, store: Store):
+    def __init__(self, path: str, why: str):
+        self.path = path
+        self.why = why
+        self.lock = threading.RLock()
+
+    def __getattr__(self, name: str):
+        raise StoreError(f"the work-record store {self.path} is not open yet: {self.why}")
+
+
+class RecordsService:
+    """Thresholds -> records -> sinks for one daemon.
+
+    ``store`` may be None with an ``opener``: then the store is opened by the writer (retried
+    every RETRY_SECONDS while it fails: state_dir full, read-only, missing) and the evaluations
+    wait in the backlog meanwhile, as they do while an open store cannot be written."""
+
+    def __init__(self, config: Config, host: str, store: Store | None,
+                 opener: Callable[[], Store] | None = None, open_error: str = ""):
         self.config = config
-        self.store = store
+        self._opener = opener
+        self.opened = store is not None
+        self.store: Any = store if store is not None else _NotOpen(
+            store_path(config.agent.state_dir), open_error or "not tried yet")
         self.outbox = Outbox(store, build_sinks(config.sinks), config.records.retry_initial,
                              config.records.retry_max)
         self.engine = RecordEngine(store, config, host, sinks=list(self.outbox.sinks),
                                    on_change=lambda changes: self.outbox.notify())
-        self.store_ok = True
+        self.store_ok = self.opened
         self.stopped = False
+        self._outbox_started = False
         self._next_prune = 0.0
         self._last_counts: list = []  # the counts of the last scrape that could read the store
         # (kind, taken at, inputs) not yet written, oldest first; _drain applies them in order
@@ -80,18 +102,55 @@ class RecordsService:
         self._wake = threading.Event()
         self._writer: threading.Thread | None = None
         self._closing = False  # stop() asked the writer thread to end
-        self._failing_since: float | None = None
+        self._failing_since: float | None = None if self.opened else time.monotonic()
         self.dropped = 0
+        self._open_lock = threading.Lock()
+
+    def _ensure_open(self) -> bool:
+        """Open the store if it is not open yet; False (and logged once) while it cannot be."""
+        if self.opened:
+            return True
+        with self._open_lock:
+            if self.opened:
+                return True
+            try:
+                store = self._opener()
+            except StoreError as exc:
+                self.store.why = str(exc)
+                self._write_failed(exc)
+                return False
+            if store.recovered_from:
+                log.error("%s; it was moved aside to %s (nothing deleted) and a new, empty store was started",
+                          store.corruption, store.recovered_from)
+            self.store = self.engine.store = self.outbox.store = store
+            self.opened = True
+            log.warning("the work-record store %s is open", store.path)
+        if self._writer is not None and not self._closing:
+            self._start_outbox()
+        return True
+
+    def _start_outbox(self) -> None:
+        if self._outbox_started:
+            return
+        self._outbox_started = True
+        try:
+            self.outbox.start()
+        except StoreError as exc:
+            log.error("work-record delivery: %s", exc)
 
     # -- service lifecycle ---------------------------------------------------------------------
 
     def start(self) -> None:
         self._writer = threading.Thread(target=self._write_loop, name="records-writer", daemon=True)
         self._writer.start()
-        try:
-            self.outbox.start()
-        except StoreError as exc:
-            log.error("work-record delivery: %s", exc)
+        if self.opened:
+            self._start_outbox()
+
+    def threads(self) -> dict[str, threading.Thread]:
+        """The threads that must keep running (the daemon watches them)."""
+        threads = {"records-writer": self._writer} if self._writer is not None else {}
+        threads.update({thread.name: thread for thread in self.outbox._threads})
+        return threads
 
     def stop(self) -> None:
         self._closing = True
@@ -108,6 +167,8 @@ class RecordsService:
             log.error("stopping with %d evaluations not written to the work-record store (it could not be "
                       "written); the next run re-evaluates from fresh readings", len(self._backlog))
         self.outbox.stop()
+        if not self.opened:
+            return
         if self._writer is not None and self._writer.is_alive():
             # Still waiting for another process's lock on the file: closing would wait with it
             # (up to the busy timeout) and stop must take a second. Nothing is half-written: the
@@ -149,18 +210,21 @@ class RecordsService:
 
     def _write_loop(self) -> None:
         while not self._closing:
-            self._wake.wait(RETRY_SECONDS if self._backlog else None)
+            self._wake.wait(RETRY_SECONDS if self._backlog or not self.opened else None)
             self._wake.clear()
             if self._closing:
                 break
             try:
-                self._drain()
+                if self._ensure_open():
+                    self._drain()
             except Exception:  # noqa: BLE001 - a bug in one evaluation must not stop the writer
                 log.exception("work-record evaluation failed")
 
     def _drain(self) -> list[Change]:
         """Write the queued evaluations in order until the queue is empty or the store fails."""
         changes: list[Change] = []
+        if not self._ensure_open():
+            return changes
         with self._drain_lock:
             while self._backlog and not self.stopped:
                 item = self._backlog[0]
@@ -223,7 +287,7 @@ class RecordsService:
         store: while another thread holds it (a write waiting on a locked file), the last
         counts are served (the store's health and backlog are always current)."""
         health = [STORE_OK(1 if self.store_ok else 0), BACKLOG(len(self._backlog))]
-        if self.stopped or not self.store.lock.acquire(timeout=0.5):
+        if self.stopped or not self.opened or not self.store.lock.acquire(timeout=0.5):
             return health + self._last_counts
         try:
             counts = self.store.open_counts(time.time())
@@ -262,16 +326,21 @@ def install(daemon) -> None:
     """Wire thresholds, records and sinks into ``serve``."""
     config = daemon.config
     path = store_path(config.agent.state_dir)
+
+    def opener() -> Store:
+        return Store.open(path, repair=True)
+
     try:
-        store = Store.open(path, repair=True)
+        store, why = opener(), ""
     except StoreError as exc:
-        log.error("work records are off: %s", exc)
-        daemon.exposition.add_source(lambda: [STORE_OK(0)])
-        return
-    if store.recovered_from:
+        # Not for good: the writer retries the open, and the evaluations wait in its backlog.
+        log.error("work records are not written yet: %s; the open is retried every %.0fs and the evaluations "
+                  "are kept until it works", exc, RETRY_SECONDS)
+        store, why = None, str(exc)
+    if store is not None and store.recovered_from:
         log.error("%s; it was moved aside to %s (nothing deleted) and a new, empty store was started",
                   store.corruption, store.recovered_from)
-    service = RecordsService(config, daemon.host, store)
+    service = RecordsService(config, daemon.host, store, opener=opener, open_error=why)
 
     def on_snapshot(snapshot) -> None:
         service.on_snapshot(snapshot, _exported_samples(daemon, snapshot))

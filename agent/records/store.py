@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from l4agent.agent.records.model import Note, Record
+from l4agent.core.sqlitefile import create_private, enable_wal
 
 FILENAME = "records.sqlite"
 
@@ -270,18 +271,19 @@ class Store:
             os.makedirs(directory, mode=0o700, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot create the state directory {directory}: {exc.strerror}") from None
-        existed = os.path.exists(path)
+        try:
+            create_private(path)  # 0600 whatever the umask, before SQLite creates it
+        except OSError as exc:
+            raise StoreError(f"cannot create the work-record store {path}: {exc.strerror}") from None
         try:
             conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the work-record store {path}: {exc}") from None
-        if not existed:
-            with contextlib.suppress(OSError):
-                os.chmod(path, 0o600)
         try:
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            # Another process may be creating the same file: journal_mode does not wait by itself.
+            mode = enable_wal(conn, busy_timeout)
             if str(mode).lower() != "wal":
                 raise StoreError(f"the work-record store {path} cannot use WAL mode (got {mode})")
             conn.execute("PRAGMA synchronous = FULL")
@@ -306,6 +308,11 @@ class Store:
                              f"l4agent understands (v{SCHEMA_VERSION}); upgrade l4agent")
         for target in range(version + 1, SCHEMA_VERSION + 1):
             with self.transaction() as tx:
+                # Read the version again under the write lock: another process opening the same
+                # new store may have run this step between the read above and BEGIN IMMEDIATE.
+                current = tx.conn.execute("PRAGMA user_version").fetchone()[0]
+                if current >= target:
+                    continue
                 _run_script(tx.conn, MIGRATIONS[target - 1])
                 if target == 1:
                     tx.conn.execute("INSERT INTO meta (key, value) VALUES ('store_id', ?)", (uuid.uuid4().hex,))

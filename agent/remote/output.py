@@ -16,6 +16,7 @@ from l4agent.agent.remote.fleet import STATUSES, HostResult
 from l4agent.core.durations import format_duration
 from l4agent.core.samples import COUNTER, GAUGE, MetricSpec, Sample
 from l4agent.core.snapshot import Snapshot
+from l4agent.core.text import printable
 from l4agent.core.units import utcnow
 from l4agent.diagnostics.base import Finding
 from l4agent.exporters.tables import render_table
@@ -162,4 +163,5 @@ def render_results(results: Sequence[HostResult], action: str, elapsed: float) -
     out.append(render_table(["host", "status", "mode", "time", "result"], rows, max_width=100))
     out.append("")
     out.append(recap_line(results))
-    return "\n".join(out)
+    # Host names, errors and every value came from outside: nothing in them acts on the terminal.
+    return printable("\n".join(out), multiline=True)

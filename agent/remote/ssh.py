@@ -26,7 +26,7 @@ from l4agent.core.redact import redact
 
 log = logging.getLogger(__name__)
 
-MAX_STDOUT = 64 * 1024 * 1024  # bytes; a host answering with more is treated as broken
+MAX_STDOUT = 16 * 1024 * 1024  # bytes; a host answering with more is treated as broken
 MAX_STDERR = 256 * 1024  # bytes kept of stderr (for the error line)
 
 

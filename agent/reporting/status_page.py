@@ -84,6 +84,8 @@ class StatusPage:
             except Exception as exc:  # noqa: BLE001
                 note = f"work records unavailable: {exc}"
         if wants_json:
+            if note is not None:  # an empty list would say "no records" while none could be read
+                return Response.text(f"{note}\n", 503)
             return Response.json({"records": records})
         return Response.html(render_records_page(self.daemon.host, records, note, status, refresh=self.refresh))
 

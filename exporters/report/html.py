@@ -12,7 +12,8 @@ import json
 from html import escape
 from typing import Any
 
-from l4agent.core.sqltext import printable, split_statement
+from l4agent.core.sqltext import split_statement
+from l4agent.core.text import printable
 from l4agent.core.units import format_bytes, format_value
 from l4agent.exporters.report import charts
 from l4agent.exporters.report.model import (
@@ -113,7 +114,9 @@ def render_html(report: Report, *, refresh: int | None = None, nav: bool = False
             _findings(report), _records(report), _charts(report), _layers(report), _coverage(report), _errors(report),
             _footer(report),
             "</main></body></html>"]
-    return "".join(head + body)
+    # Values were escaped where they went in; control characters (a terminal escape in a table
+    # name) go too, so a saved page shown with cat or in a mail client stays inert.
+    return printable("".join(head + body), multiline=True)
 
 
 def _header(report: Report, refresh: int | None, nav: bool) -> str:
@@ -399,4 +402,4 @@ def render_records_page(host: str, records: list[dict[str, Any]], note: str | No
             + (f"<details><summary>{len(r.get('notes') or [])} note(s)</summary><ul>{notes}</ul></details>" if notes else "")
             + f"<details><summary>evidence</summary><pre>{_e(evidence)}</pre></details></div>")
     parts.append("</section></main></body></html>")
-    return "".join(head + parts)
+    return printable("".join(head + parts), multiline=True)

@@ -8,6 +8,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from l4agent.core.config import Config, SinkConfig
+from l4agent.core.text import printable
 
 
 def smtp_sink(config: Config) -> SinkConfig | None:
@@ -16,11 +17,11 @@ def smtp_sink(config: Config) -> SinkConfig | None:
 
 def build_message(subject: str, text: str, html: str, mail_from: str, mail_to: Sequence[str]) -> EmailMessage:
     message = EmailMessage()
-    message["Subject"] = subject
+    message["Subject"] = printable(subject)  # from outside in part (the host name): one clean line
     message["From"] = mail_from
     message["To"] = ", ".join(mail_to)
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain="l4agent")
-    message.set_content(text)
-    message.add_alternative(html, subtype="html")
+    message.set_content(printable(text, multiline=True))
+    message.add_alternative(printable(html, multiline=True), subtype="html")
     return message

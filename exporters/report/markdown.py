@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from l4agent.core.sqltext import fenced, split_statement
+from l4agent.core.text import printable
 from l4agent.exporters.findings import md_escape
 from l4agent.exporters.report.model import VERDICT_TEXT, Report, Table, past_sla, record_problem, record_where
 
@@ -97,12 +98,13 @@ def render_markdown(report: Report) -> str:
         out += [f"- {e(x['source'])} {e(x['target'])} {e(x['what'])}: {e(x['error'])}" for x in report.errors]
         out.append("")
     out.append(f"_l4agent {report.version}_")
-    return "\n".join(out).rstrip() + "\n"
+    # Every value above was cleaned where it went in; this pass keeps it so for what comes next.
+    return printable("\n".join(out).rstrip() + "\n", multiline=True)
 
 
 def _code(text: str) -> str:
     """Text for inside a code span: on one line, without backticks (which would end it)."""
-    return " ".join(str(text).replace("`", "'").split())
+    return " ".join(printable(text).replace("`", "'").split())
 
 
 def _table(table: Table) -> list[str]:

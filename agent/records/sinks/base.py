@@ -4,6 +4,7 @@ and one HTTP POST with TLS verification on by default."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import ssl
 import urllib.error
@@ -14,7 +15,10 @@ from typing import Any
 from l4agent import __version__
 from l4agent.core.config import SinkConfig
 from l4agent.core.redact import redact, register_secret
+from l4agent.core.text import printable
 from l4agent.core.tls import client_context
+
+log = logging.getLogger(__name__)
 
 USER_AGENT = f"l4agent/{__version__}"
 # 4xx answers that mean "not now" rather than "never": retried like a 5xx.
@@ -40,6 +44,26 @@ class Sink:
         self.config = config
         self.name = config.name
         self.timeout = config.timeout
+        register_url(config.url)
+
+
+def register_url(url: str | None) -> None:
+    """A sink URL is a secret as a whole (Slack/Teams-style hooks carry their token in the path):
+    register it, and its path and query, for redaction everywhere. Messages name the origin."""
+    if not url:
+        return
+    from urllib.parse import urlsplit
+
+    register_secret(url)
+    register_secret(url.rstrip("/"))
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return
+    rest = parts.path + (f"?{parts.query}" if parts.query else "")
+    if len(rest.strip("/")) >= 6:
+        register_secret(rest)
+        register_secret(rest.lstrip("/"))
 
     def send(self, event: dict[str, Any]) -> None:
         raise NotImplementedError
@@ -95,9 +119,16 @@ def post_json(url: str, data: Any, headers: dict[str, str], timeout: float, cont
     except urllib.error.HTTPError as exc:
         text = exc.read(300).decode("utf-8", "replace").strip()
         status = exc.code
-        message = f"HTTP {status} {exc.reason}" + (f": {' '.join(text.split())[:200]}" if text else "")
+        # The receiver's own words stay out of the record (it may echo the URL, its token, or
+        # markup): the log has a cleaned excerpt for whoever looks into a parked event.
+        message = f"HTTP {status} {printable(exc.reason)[:80]} from {_origin(url)}"
+        if text:
+            log.warning("sink delivery to %s: %s; the receiver said: %s", _origin(url), message,
+                        printable(redact(" ".join(text.split())))[:200])
         if 300 <= status < 400:
-            raise DeliveryError(f"{message} (redirect to {exc.headers.get('Location')}; configure that URL)",
+            location = exc.headers.get("Location") or ""
+            where = _origin(location) if location.startswith(("http://", "https://")) else "another path"
+            raise DeliveryError(f"{message} (redirect to {where}; configure the final URL)",
                                 permanent=True) from None
         retry_after = _retry_after(exc.headers.get("Retry-After"))
         permanent = 400 <= status < 500 and status not in RETRYABLE_4XX
@@ -118,7 +149,12 @@ def _retry_after(value: str | None) -> float | None:
 
 
 def _origin(url: str) -> str:
+    """scheme://host:port of ``url``: what messages say instead of the URL (its path is secret)."""
     from urllib.parse import urlsplit
 
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return "the configured URL"
+    return printable(f"{parts.scheme}://{parts.hostname}:{port or (443 if parts.scheme == 'https' else 80)}")
