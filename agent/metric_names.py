@@ -27,6 +27,9 @@ METRIC_MODULES: tuple[str, ...] = (
     "l4agent.agent.diagnostics_service",
     "l4agent.agent.records.service",
     "l4agent.agent.remote.output",
+    # figures checks measure, exported by serve after each diagnostics run
+    "l4agent.diagnostics.caching.plan_cache",
+    "l4agent.diagnostics.lifecycle.end_of_support",
 )
 
 

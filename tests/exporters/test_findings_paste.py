@@ -23,7 +23,7 @@ def test_split_statement():
     tsql = "CREATE NONCLUSTERED INDEX [IX_T_A] ON [erp].[dbo].[T] ([A]) INCLUDE ([B]) WITH (ONLINE = ON);"
     assert split_statement(f"create it: {tsql}")[1] == tsql
     assert fenced("SELECT ```x```;") == ["````sql", "SELECT ```x```;", "````"]
-    assert fenced("SELECT 1;\x1b[2J") == ["```sql", "SELECT 1;?[2J", "```"]
+    assert fenced("SELECT 1;\x1b[2J") == ["```sql", "SELECT 1; [2J", "```"]  # core.text.printable: a space
 
 
 def test_table_shows_the_statement_whole_and_evidence_on_request():

@@ -18,7 +18,7 @@ def test_a_request_ending_with_a_statement_gets_no_full_stop_after_it():
 def test_records_show_puts_the_statement_in_a_code_block():
     lines = _requests_markdown([f"Run it in a quiet hour: {STATEMENT}", "Re-test with `l4agent diagnose`."])
     assert lines == ["1. Run it in a quiet hour:", "", "   ```sql", f"   {STATEMENT}", "   ```", "",
-                     "2. Re-test with `l4agent diagnose`."]
+                     "2. Re-test with \\`l4agent diagnose\\`."]  # prose is escaped: no code span or markup of its own
 
 
 def test_mail_html_puts_the_statement_in_a_code_block():
