@@ -128,6 +128,8 @@ def existing_indexes(rows: list[dict[str, Any]]) -> dict[Any, list[dict[str, Any
 class MissingIndex(Check):
     id = "perf.missing_index"
     engines = frozenset({"mssql", "postgresql", "mysql"})
+    #: SQL Server: run in the catalog a suggestion is for (its existing indexes)
+    catalog_statements = frozenset({"indexes"})
     title = "indexes the workload needs: SQL Server's missing-index DMVs; large tables read by full scans"
     queries = {
         "mssql": {"suggestions": MSSQL_SUGGESTIONS, "indexes": MSSQL_INDEXES, "edition": MSSQL_EDITION},
