@@ -254,3 +254,44 @@ def test_known_index_gaps(server, db, conn):
     want = {r["index_name"]: (r["column_name"], r["is_descending"]) for r in ref}
     assert want["ix_d"] == ("a", 1) and got["ix_d"] == ("a", 0)
     assert want["ix_p"] == ("v(5)", 0) and got["ix_p"] == ("v", 0)
+
+
+# -- the catalog module on top of the reader ----------------------------------------------------
+
+def _catalog_shape(catalog):
+    return sorted((t.name, t.rows, tuple((c.name, c.data_type, c.nullable, c.ordinal) for c in t.columns),
+                   tuple(sorted((i.name, i.primary, i.unique, i.method, i.keys) for i in t.indexes)),
+                   tuple(sorted(t.foreign_keys, key=lambda f: f.name))) for t in catalog.tables)
+
+
+def test_catalog_reads_the_dictionary_and_resolves_to_information_schema(server, db, conn, monkeypatch):
+    """On MariaDB the catalog comes from the dictionary (placeholders flagged, indexes marked
+    inexact); resolve_types/resolve_indexes make it equal to the information_schema read."""
+    from l4agent.diagnostics.schema import catalog as C
+
+    server.execute_admin([
+        "CREATE TABLE p (id INT PRIMARY KEY, amount DECIMAL(10,2) NOT NULL, kind ENUM('a','b'), b BOOLEAN)",
+        "CREATE TABLE c (id INT PRIMARY KEY, pid INT, v VARCHAR(40), KEY ix_d (pid DESC), KEY ix_p (v(5)), "
+        "KEY ix_v (v), CONSTRAINT fk_p FOREIGN KEY (pid) REFERENCES p (id))",
+        "CREATE TABLE a (id INT PRIMARY KEY, t DATETIME(3)) ENGINE=Aria",
+    ], database=db)
+
+    class Db:  # the project's query interface over the admin connection
+        def query(self, sql, params=(), catalog=None, max_rows=None):
+            return R._query(conn, sql, params)
+
+        def scalar(self, sql, params=()):
+            return next(iter(self.query(sql, params)[0].values()))
+
+    fast = C._read(Db(), "mysql", [db])
+    by_name = {t.name: t for t in fast.tables}
+    amount = next(c for c in by_name["p"].columns if c.name == "amount")
+    assert amount.data_type.startswith("decimal(?") and not amount.exact and amount.base_exact
+    assert not next(c for c in by_name["p"].columns if c.name == "kind").base_exact
+    assert not by_name["c"].indexes_exact and by_name["a"].indexes_exact  # Aria: information_schema
+    monkeypatch.setattr(C, "MYSQL_CATALOG_SOURCE", "information_schema")
+    reference_catalog = C._read(Db(), "mysql", [db])
+    assert all(c.exact for t in reference_catalog.tables for c in t.columns)
+    C.resolve_types(Db(), fast.tables)
+    C.resolve_indexes(Db(), fast.tables)
+    assert _catalog_shape(fast) == _catalog_shape(reference_catalog)
