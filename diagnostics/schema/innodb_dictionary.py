@@ -563,7 +563,12 @@ FROM information_schema.tables WHERE table_schema = ? {names}
 """
 
 
-def read_sizes(conn: Any, catalogs: Sequence[str]) -> dict[str, int]:
+#: read_sizes' sources
+SIZE_FROM_STATS = "mysql.innodb_table_stats"
+SIZE_FROM_TABLES = "information_schema.TABLES (no SELECT on mysql.innodb_table_stats: opens every table)"
+
+
+def read_sizes(conn: Any, catalogs: Sequence[str], sources: dict[str, str] | None = None) -> dict[str, int]:
     """data_length + index_length per catalog, as information_schema.TABLES sums it, without
     opening InnoDB tables.
 
@@ -572,7 +577,8 @@ def read_sizes(conn: Any, catalogs: Sequence[str]) -> dict[str, int]:
     figures from (needs SELECT on mysql.innodb_table_stats; partitions are rows ``t#P#p0``).
     Other tables (MyISAM, Aria, ... and InnoDB tables without persistent statistics):
     information_schema.TABLES asked for those tables only.
-    Without the grant: the full information_schema.TABLES walk (slow, exact).
+    Without the grant: the full information_schema.TABLES walk (slow, exact); ``sources`` gets
+    each catalog's source (SIZE_FROM_STATS / SIZE_FROM_TABLES).
 
     (INNODB_SYS_TABLESPACES is no source: it lists only the tablespaces InnoDB has opened since
     start, 151 of 5,001 after a restart.)"""
@@ -583,7 +589,11 @@ def read_sizes(conn: Any, catalogs: Sequence[str]) -> dict[str, int]:
             stats = _query(conn, _STAT_SIZES, (catalog,))
         except Exception:  # noqa: BLE001 - no SELECT on mysql.innodb_table_stats
             sizes[catalog] = int(_query(conn, _IS_SIZE.format(names=""), (catalog,))[0]["size_bytes"])
+            if sources is not None:
+                sources[catalog] = SIZE_FROM_TABLES
             continue
+        if sources is not None:
+            sources[catalog] = SIZE_FROM_STATS
         total = sum(int(r["pages"]) for r in stats) * page
         covered = {r["table_name"].split("#P#", 1)[0] for r in stats}
         others = [n for n in (r["table_name"] for r in _query(conn, _NAMES, (catalog,))) if n not in covered]
