@@ -377,23 +377,30 @@ class CatalogError(RuntimeError):
     """The catalog could not be read completely; the message says why and what to change."""
 
 
-_cache: weakref.WeakKeyDictionary[Any, dict[tuple[str, ...], Catalog]] = weakref.WeakKeyDictionary()
+_cache: weakref.WeakKeyDictionary[Any, dict[str, tuple[list[Table], str | None]]] = weakref.WeakKeyDictionary()
 _cache_lock = threading.Lock()
 _read_locks: weakref.WeakKeyDictionary[Any, threading.Lock] = weakref.WeakKeyDictionary()
 
 
-def read_catalog(ctx: CheckContext) -> Catalog:
-    """The catalog(s) of ``ctx``'s target, read once per open connection (that is, per run)."""
+def read_catalog(ctx: CheckContext, names: Sequence[str] | None = None) -> Catalog:
+    """The catalog(s) ``names`` (default: the target's, see :func:`catalog_names`), each read
+    once per open connection (that is, per run) and shared by every check that asks: the
+    schema checks and the perf checks that need index definitions."""
     with _cache_lock:
         per_connection = _cache.setdefault(ctx.db, {})
         read_lock = _read_locks.setdefault(ctx.db, threading.Lock())
     with read_lock:
-        names = catalog_names(ctx)
-        if names not in per_connection:
+        names = tuple(names) if names is not None else catalog_names(ctx)
+        missing = [n for n in dict.fromkeys(names) if n not in per_connection]
+        if missing:
             own = dsn_value(ctx.target.dsn, ENGINES[ctx.engine].database_key)
             user = dsn_value(ctx.target.dsn, "UID") or dsn_value(ctx.target.dsn, "USER")
-            per_connection[names] = _read(ctx.db, ctx.engine, names, own, user)
-        return per_connection[names]
+            fresh = _read(ctx.db, ctx.engine, missing, own, user)
+            for name in missing:
+                per_connection[name] = ([t for t in fresh.tables if t.catalog == name], fresh.failed.get(name))
+        unique = list(dict.fromkeys(names))
+        failed = {n: per_connection[n][1] for n in unique if per_connection[n][1] is not None}
+        return Catalog(ctx.engine, names, [t for n in unique for t in per_connection[n][0]], failed)
 
 
 def catalog_names(ctx: CheckContext) -> tuple[str, ...]:
