@@ -25,7 +25,9 @@ types, which are assembled from ``sys.columns``' type/max_length/precision/scale
 
 from __future__ import annotations
 
+import functools
 import logging
+import operator
 import re
 import threading
 import weakref
@@ -580,22 +582,27 @@ def build_catalog(engine: str, catalog: str, rows: Mapping[str, Sequence[Mapping
         schema = None if engine == "mysql" else row["schema_name"]
         tables[row["table_id"]] = Table(catalog, schema, row["table_name"],
                                         None if count is None else int(number(count)),
-                                        indexes_exact=truthy(row.get("indexes_exact", 1)))
+                                        indexes_exact=_flag(row.get("indexes_exact", 1)))
 
-    for row in sorted(rows["columns"], key=lambda r: int(r["ordinal"])):
-        table = tables.get(row["table_id"])
+    # one pass over the columns (the largest row set), sorted per table afterwards
+    get = tables.get
+    mssql = engine == "mssql"
+    for row in rows["columns"]:
+        table = get(row["table_id"])
         if table is not None:  # MariaDB also lists the columns of views
-            data_type = mssql_type(row) if engine == "mssql" else str(row["data_type"])
-            table.columns.append(Column(row["column_name"], data_type, truthy(row["is_nullable"]), int(row["ordinal"]),
-                                        truthy(row.get("type_exact", 1)), truthy(row.get("base_exact", 1))))
+            data_type = mssql_type(row) if mssql else str(row["data_type"])
+            table.columns.append(Column(row["column_name"], data_type, _flag(row["is_nullable"]), int(row["ordinal"]),
+                                        _flag(row.get("type_exact", 1)), _flag(row.get("base_exact", 1))))
+    for table in tables.values():
+        table.columns.sort(key=_ORDINAL)
 
     indexes: dict[tuple[Any, str], Index] = {}
     for row in rows["indexes"]:
         table = tables.get(row["table_id"])
         if table is None or row["index_name"] is None:
             continue
-        index = Index(row["index_name"], truthy(row["is_primary"]), truthy(row["is_unique"]),
-                      truthy(row["is_constraint"]), str(row["access_method"]), truthy(row["is_partial"]))
+        index = Index(row["index_name"], _flag(row["is_primary"]), _flag(row["is_unique"]),
+                      _flag(row["is_constraint"]), str(row["access_method"]), _flag(row["is_partial"]))
         index.predicate = row.get("predicate")
         indexes[(row["table_id"], row["index_name"])] = index
         table.indexes.append(index)
@@ -618,19 +625,31 @@ def build_catalog(engine: str, catalog: str, rows: Mapping[str, Sequence[Mapping
     return Catalog(engine, (catalog,), list(tables.values()))
 
 
+_ORDINAL = operator.attrgetter("ordinal")
+
+
+def _flag(value: Any) -> bool:
+    """_flag(), without its string handling for the common 0/1 and bool values."""
+    if value is True or value is False:
+        return value
+    if type(value) is int:
+        return value != 0
+    return _flag(value)
+
+
 def _attach_index_columns(indexes: Mapping[tuple[Any, str], Index], rows: Sequence[Mapping[str, Any]]) -> None:
     members: dict[tuple[Any, str], list[Mapping[str, Any]]] = {}
     for row in rows:
         members.setdefault((row["table_id"], row["index_name"]), []).append(row)
     for key, index in indexes.items():
         columns = members.get(key, [])
-        keyed = sorted((r for r in columns if not truthy(r["is_included"]) and int(r["position"]) > 0),
+        keyed = sorted((r for r in columns if not _flag(r["is_included"]) and int(r["position"]) > 0),
                        key=lambda r: int(r["position"]))
         index.key_columns = tuple(r["column_name"] for r in keyed)
-        index.descending = tuple(truthy(r["is_descending"]) for r in keyed)
+        index.descending = tuple(_flag(r["is_descending"]) for r in keyed)
         # INCLUDE columns, and SQL Server columnstore columns (position 0: no key order)
         index.included = frozenset(r["column_name"] for r in columns
-                                   if (truthy(r["is_included"]) or int(r["position"]) <= 0) and r["column_name"])
+                                   if (_flag(r["is_included"]) or int(r["position"]) <= 0) and r["column_name"])
 
 
 # SQL Server types whose max_length is in bytes of two-byte characters, or with a length at all
@@ -655,6 +674,7 @@ def mssql_type(row: Mapping[str, Any]) -> str:
     return name
 
 
+@functools.lru_cache(maxsize=8192)  # a catalog has few distinct type spellings, many columns
 def base_type(data_type: str) -> str:
     """The type without length/precision: "character varying(50)" -> "character varying",
     "int(11) unsigned" -> "int unsigned", "nvarchar(max)" -> "nvarchar"."""
