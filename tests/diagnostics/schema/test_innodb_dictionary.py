@@ -295,3 +295,37 @@ def test_catalog_reads_the_dictionary_and_resolves_to_information_schema(server,
     C.resolve_types(Db(), fast.tables)
     C.resolve_indexes(Db(), fast.tables)
     assert _catalog_shape(fast) == _catalog_shape(reference_catalog)
+
+
+def test_without_process_the_catalog_falls_back_to_information_schema(server, db, conn):
+    """INNODB_SYS_* need PROCESS: an account without it gets the information_schema read (exact
+    types, slower), not an error and not an empty catalog."""
+    from l4agent.dbaccess.connection import DatabaseError
+    from l4agent.diagnostics.schema import catalog as C
+
+    server.execute_admin(["CREATE TABLE t (id INT PRIMARY KEY, amount DECIMAL(10,2))"], database=db)
+    account = f"'{server.monitor_user}'@'127.0.0.1'"
+    server.execute_admin([f"GRANT REFERENCES ON `{db}`.* TO {account}", f"REVOKE PROCESS ON *.* FROM {account}"])
+    monitor = server.monitor_connect()
+
+    class Db:
+        def query(self, sql, params=(), catalog=None, max_rows=None):
+            try:
+                return R._query(monitor, sql, params)
+            except Exception as exc:  # the project's Connection raises DatabaseError
+                raise DatabaseError(str(exc), "query") from None
+
+        def scalar(self, sql, params=()):
+            return next(iter(self.query(sql, params)[0].values()))
+
+    try:
+        with pytest.raises(DatabaseError):
+            Db().query("SELECT name FROM information_schema.innodb_sys_tables LIMIT 1")
+        catalog = C._read(Db(), "mysql", [db])
+    finally:
+        monitor.close()
+        server.execute_admin([f"GRANT PROCESS ON *.* TO {account}", f"REVOKE REFERENCES ON `{db}`.* FROM {account}"])
+    (table,) = catalog.tables
+    assert [(c.name, c.data_type, c.exact) for c in table.columns] == [("id", "int(11)", True),
+                                                                       ("amount", "decimal(10,2)", True)]
+    assert table.indexes_exact
