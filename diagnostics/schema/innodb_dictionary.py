@@ -454,10 +454,16 @@ def _read_dictionary(conn: Any, catalog: str, pattern: str, by_id: Mapping[int, 
     blob_columns: dict[int, set[str]] = {}
     hidden: dict[int, set[str]] = {}  # table_id -> hidden column names
     stored_names: dict[int, dict[int, str]] = {}  # table_id -> stored pos -> name
+    # (mtype, prtype, len) -> (column type, exact, type_exact, base_exact, nullable): a catalog
+    # has few distinct ones and many columns
+    types: dict[tuple[int, int, int], tuple[str, bool, int, int, int]] = {}
+    out = rows["columns"]
     for tid, columns in per_table.items():
         name = by_id[tid]
-        stored = sorted((c for c in columns if not int(c["prtype"]) & DATA_VIRTUAL), key=lambda c: int(c["pos"]))
-        virtual = [c for c in columns if int(c["prtype"]) & DATA_VIRTUAL]
+        stored, virtual = [], []
+        for c in columns:
+            (virtual if int(c["prtype"]) & DATA_VIRTUAL else stored).append(c)
+        stored.sort(key=lambda c: int(c["pos"]))
         stored_names[tid] = {int(c["pos"]): c["name"] for c in stored}
         blob_columns[tid] = {c["name"] for c in columns if int(c["mtype"]) in (DATA_BLOB, DATA_GEOMETRY)}
         gone = hidden.setdefault(tid, set())
@@ -469,30 +475,35 @@ def _read_dictionary(conn: Any, catalog: str, pattern: str, by_id: Mapping[int, 
         # (a declared FTS_DOC_ID that is also the table's last column is taken for InnoDB's own)
         if tid in fts_tables and stored and stored[-1]["name"] == "FTS_DOC_ID":
             gone.add("FTS_DOC_ID")
-        places: dict[int, dict[str, Any]] = {}
-        for c in virtual:
-            places[int(c["pos"]) & 0xFFFF] = c
-        free = (p for p in range(len(columns)) if p not in places)
-        for c in stored:
-            places[next(free)] = c
+        if virtual:
+            places: dict[int, dict[str, Any]] = {}
+            for c in virtual:
+                places[int(c["pos"]) & 0xFFFF] = c
+            free = (p for p in range(len(columns)) if p not in places)
+            for c in stored:
+                places[next(free)] = c
+            ordered = [places[place] for place in sorted(places)]
+        else:  # the common case: stored columns in their own order
+            ordered = stored
         ordinal = 0
-        for place in sorted(places):
-            c = places[place]
-            if c["name"] in gone:
+        for c in ordered:
+            if gone and c["name"] in gone:
                 continue
             ordinal += 1
-            prtype = int(c["prtype"])
-            ctype = dictionary_type(int(c["mtype"]), prtype, int(c["len"]), mbmaxlen)
-            if not ctype.exact:
+            key = (int(c["mtype"]), int(c["prtype"]), int(c["len"]))
+            known = types.get(key)
+            if known is None:
+                ctype = dictionary_type(*key, mbmaxlen)
+                # type_exact: the whole spelling is certain (integer display widths never are:
+                # a declared int(5), BOOLEAN's tinyint(1) or ZEROFILL live only in the .frm)
+                known = types[key] = (ctype.column_type, ctype.exact, int(ctype.exact and not _is_integer(c)),
+                                      int(ctype.base_exact), 0 if key[1] & DATA_NOT_NULL else 1)
+            column_type, exact, type_exact, base_exact, nullable = known
+            if not exact:
                 inexact.add(name)
-                report.inexact_columns.append((name, c["name"], ctype.column_type))
-            # type_exact: the whole spelling is certain (integer display widths never are: a
-            # declared int(5), BOOLEAN's tinyint(1) or ZEROFILL live only in the .frm)
-            rows["columns"].append({"table_id": name, "column_name": c["name"], "ordinal": ordinal,
-                                    "data_type": ctype.column_type,
-                                    "is_nullable": 0 if prtype & DATA_NOT_NULL else 1,
-                                    "type_exact": int(ctype.exact and not _is_integer(c)),
-                                    "base_exact": int(ctype.base_exact)})
+                report.inexact_columns.append((name, c["name"], column_type))
+            out.append({"table_id": name, "column_name": c["name"], "ordinal": ordinal, "data_type": column_type,
+                        "is_nullable": nullable, "type_exact": type_exact, "base_exact": base_exact})
 
     # -- indexes: TYPE bits 1 clustered, 2 unique, 32 FULLTEXT, 64 SPATIAL, 128 on a virtual
     # column; GEN_CLUST_INDEX is the hidden row-id key of a table without a primary key
