@@ -191,7 +191,9 @@ JOIN information_schema.character_sets AS cs ON cs.character_set_name = co.chara
 
 # ? = the encoded prefix pattern 'catalog/%' (LIKE-escaped)
 _SYS_TABLES = "SELECT table_id, name FROM information_schema.innodb_sys_tables WHERE name LIKE ?"
-_IN_TABLES = "table_id IN (SELECT table_id FROM information_schema.innodb_sys_tables WHERE name LIKE ?)"
+# The catalog's table ids as a range (filtered exactly in Python): a subquery on
+# innodb_sys_tables would make the server fill that table again for each statement.
+_IN_TABLES = "table_id BETWEEN ? AND ?"
 _SYS_COLUMNS = compose("SELECT table_id, name, pos, mtype, prtype, len FROM information_schema.innodb_sys_columns WHERE {in_tables}", in_tables=_IN_TABLES)
 _SYS_VIRTUAL = compose("SELECT table_id, pos, base_pos FROM information_schema.innodb_sys_virtual WHERE {in_tables}", in_tables=_IN_TABLES)
 _SYS_INDEXES = compose("SELECT index_id, table_id, name, type FROM information_schema.innodb_sys_indexes WHERE {in_tables}", in_tables=_IN_TABLES)
@@ -414,6 +416,7 @@ def _read_dictionary(conn: Any, catalog: str, pattern: str, by_id: Mapping[int, 
     """Fill ``rows`` for the InnoDB tables ``by_id`` (table_id -> name); return the names of the
     tables with a column whose type is not exact, and of those with a B-tree index on a
     TEXT/BLOB column (which always has a prefix length, and the dictionary does not keep it)."""
+    ids = (min(by_id), max(by_id))  # the range of the catalog's table ids (see _IN_TABLES)
     # -- tables and row counts
     counts: dict[str, Any] = {}
     try:
@@ -421,7 +424,7 @@ def _read_dictionary(conn: Any, catalog: str, pattern: str, by_id: Mapping[int, 
         report.row_counts = "innodb_table_stats"
     except Exception:  # noqa: BLE001 - no SELECT on mysql.innodb_table_stats: what InnoDB has loaded
         report.row_counts = "innodb_sys_tablestats"
-        counts = {by_id[int(r["table_id"])]: r["num_rows"] for r in _query(conn, _SYS_TABLESTATS, (pattern,))
+        counts = {by_id[int(r["table_id"])]: r["num_rows"] for r in _query(conn, _SYS_TABLESTATS, ids)
                   if int(r["table_id"]) in by_id}
     for name in by_id.values():  # innodb_table_stats keeps names decoded (partitions as t#P#p0)
         count = counts.get(name)
@@ -431,15 +434,15 @@ def _read_dictionary(conn: Any, catalog: str, pattern: str, by_id: Mapping[int, 
     # -- columns: stored columns are numbered among themselves, virtual ones carry their place
     # in the table ((n-th virtual + 1) << 16 | table position)
     per_table: dict[int, list[dict[str, Any]]] = {}
-    for r in _query(conn, _SYS_COLUMNS, (pattern,)):
+    for r in _query(conn, _SYS_COLUMNS, ids):
         tid = int(r["table_id"])
         if tid in by_id:
             per_table.setdefault(tid, []).append(r)
     virtual_base: dict[tuple[int, int], list[int]] = {}
-    for r in _query(conn, _SYS_VIRTUAL, (pattern,)):
+    for r in _query(conn, _SYS_VIRTUAL, ids):
         virtual_base.setdefault((int(r["table_id"]), int(r["pos"])), []).append(int(r["base_pos"]))
 
-    indexes = [r for r in _query(conn, _SYS_INDEXES, (pattern,)) if int(r["table_id"]) in by_id]
+    indexes = [r for r in _query(conn, _SYS_INDEXES, ids) if int(r["table_id"]) in by_id]
     wanted = {int(r["index_id"]) for r in indexes}
     fields: dict[int, list[tuple[int, str]]] = {}
     if "fields" not in shared:

@@ -558,7 +558,7 @@ class MariaDbServer(DbServer):
 
     Admin `root`@`127.0.0.1` with a password (root@localhost keeps Debian's unix_socket
     login); `l4monitor`@`127.0.0.1` and @`localhost` hold only PROCESS and SELECT on
-    performance_schema.*. Name resolution is off, so TCP logins match `127.0.0.1` accounts.
+    performance_schema.* and mysql.innodb_table_stats. Name resolution is off, so TCP logins match `127.0.0.1` accounts.
     """
 
     engine = "mysql"
