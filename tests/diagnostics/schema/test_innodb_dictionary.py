@@ -312,8 +312,9 @@ def test_without_process_the_catalog_falls_back_to_information_schema(server, db
         def query(self, sql, params=(), catalog=None, max_rows=None):
             try:
                 return R._query(monitor, sql, params)
-            except Exception as exc:  # the project's Connection raises DatabaseError
-                raise DatabaseError(str(exc), "query") from None
+            except Exception as exc:  # as the project's Connection describes it
+                kind = "permission" if "access denied; you need" in str(exc).lower() else "query"
+                raise DatabaseError(str(exc), kind) from None
 
         def scalar(self, sql, params=()):
             return next(iter(self.query(sql, params)[0].values()))
