@@ -330,3 +330,20 @@ def test_without_process_the_catalog_falls_back_to_information_schema(server, db
     assert [(c.name, c.data_type, c.exact) for c in table.columns] == [("id", "int(11)", True),
                                                                        ("amount", "decimal(10,2)", True)]
     assert table.indexes_exact
+
+
+def test_redundant_index_behind_a_coarse_duplicate_is_found(mariadb_server, tmp_path):
+    """The dictionary reads ix_a (a DESC) and ix_a2 (a) as equal: a duplicate pair that both lead
+    ix_ab, which hides them from schema.redundant_index. Exactly, they differ and ix_a2 is a left
+    prefix of ix_ab: the check re-reads such tables before it decides (run alone, without
+    schema.duplicate_index having re-read them first)."""
+    from l4agent.diagnostics.runner import run_diagnostics
+    from tests.diagnostics.schema_support import planted
+
+    ddl = ["CREATE TABLE t (id INT PRIMARY KEY, a INT, b INT, KEY ix_a (a DESC), KEY ix_a2 (a), KEY ix_ab (a, b))"]
+    with planted(mariadb_server, ddl, tmp_path) as erp:
+        result = run_diagnostics(erp.config, ["schema.redundant_index"])
+        assert result.errors == []
+        assert [f.object for f in result.findings] == [erp.obj("t", "ix_a2")]
+        duplicates = run_diagnostics(erp.config, ["schema.duplicate_index"])
+        assert duplicates.errors == [] and duplicates.findings == []
