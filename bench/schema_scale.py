@@ -11,6 +11,11 @@ with a foreign key to ``companies``; the columns curve adds varchar/int columns 
 --check schema`` runs it (catalog read + analysis; median of the repetitions); per-check times
 come from the runner's debug log.
 
+MariaDB is measured **cold** at every table count: the server is restarted (default
+``table_definition_cache``) before the first schema run, whose time is the one reported (and
+compared with PostgreSQL's median); the warm median follows. Then, after another restart, the
+capacity checks run once and their server time is read from the statistics below.
+
 The database's own cost of one run is read from its statistics, for the monitor user only:
 PostgreSQL ``pg_stat_statements`` (calls, total_exec_time, rows returned, shared blocks hit +
 read), MariaDB ``performance_schema.events_statements_summary_by_user_by_event_name`` (count,
@@ -44,7 +49,9 @@ TABLES_QUICK = (500, 1000, 2000)
 COLUMNS_FULL = (5, 20, 50, 100)  # extra columns per table, on COLUMNS_TABLES tables
 COLUMNS_QUICK = (5, 20)
 COLUMNS_TABLES_FULL, COLUMNS_TABLES_QUICK = 1000, 300
-TARGET_SECONDS_AT_20000 = 5.0
+TARGET_SECONDS_AT_20000 = {"postgresql": 1.5, "mysql": 2.5}  # issue 20
+TARGET_RATIO_AT_20000 = 1.5  # MariaDB / PostgreSQL
+TARGET_CAPACITY_SERVER_SECONDS = 1.0
 DATABASE = "l4bench_erp"
 PASSWORD_ENV = {"postgresql": "L4BENCH_PG_PASSWORD", "mysql": "L4BENCH_MARIADB_PASSWORD"}
 ENGINE_LABEL = {"postgresql": "PostgreSQL", "mysql": "MariaDB"}
@@ -240,16 +247,35 @@ def diagnose(config, prefixes: list[str]) -> dict:
             "per_check": dict(per_check)}
 
 
+def cold(server) -> None:
+    """MariaDB: restart, so that no table definition is cached (what a daemon's first run, or a
+    catalog beyond table_definition_cache, meets). PostgreSQL keeps its catalog in shared
+    buffers and the OS cache either way: not restarted."""
+    if server.engine == "mysql":
+        server.restart()
+
+
 def measure_point(catalog: Catalog, repeat: int, full_diagnose: bool) -> dict:
+    cold(catalog.server)
     runs = [diagnose(catalog.config, ["schema"]) for _ in range(repeat)]
+    # MariaDB: the first (cold) run is the figure; PostgreSQL: the median
+    first = runs[0]["seconds"]
+    median = statistics.median(r["seconds"] for r in runs)
     point = {"tables": catalog.tables, "extra_columns": catalog.extra,
              "columns": catalog.tables * (4 + catalog.extra),
-             "schema_seconds": [r["seconds"] for r in runs], "schema_median": statistics.median(r["seconds"] for r in runs),
-             "findings": runs[-1]["findings"], "errors": runs[-1]["errors"], "per_check": runs[-1]["per_check"]}
+             "schema_seconds": [r["seconds"] for r in runs],
+             "schema_cold": first, "schema_warm_median": statistics.median(r["seconds"] for r in runs[1:] or runs),
+             "schema_median": first if catalog.engine == "mysql" else median,
+             "findings": runs[-1]["findings"], "errors": runs[-1]["errors"], "per_check": runs[0]["per_check"]}
     reset_statistics(catalog.server)
     diagnose(catalog.config, ["schema"])
     point["schema_cost"] = database_cost(catalog.server)
     if full_diagnose:
+        # the capacity checks on a cold server (sizes: MariaDB's mysql.innodb_table_stats)
+        cold(catalog.server)
+        reset_statistics(catalog.server)
+        capacity = diagnose(catalog.config, ["capacity"])
+        point["capacity"] = {**capacity, "cost": database_cost(catalog.server)}
         reset_statistics(catalog.server)
         everything = diagnose(catalog.config, [])
         point["diagnose"] = {**everything, "cost": database_cost(catalog.server)}
@@ -316,7 +342,9 @@ def _measure_engine(server, directory: Path, results: dict, tables_steps, column
         point = measure_point(catalog, repeat, full_diagnose=True)
         point["generate_seconds"] = generated
         results["tables"].append(point)
-        log(f"  {label} {step} tables: schema {point['schema_median']:.2f}s, "
+        log(f"  {label} {step} tables: schema {point['schema_median']:.2f}s"
+            f"{' cold' if server.engine == 'mysql' else ''} (warm {point['schema_warm_median']:.2f}s), "
+            f"capacity server {point['capacity']['cost']['exec_seconds']:.3f}s, "
             f"diagnose {point['diagnose']['seconds']:.2f}s (generated in {generated:.0f}s)")
 
 
@@ -347,18 +375,42 @@ def run(quick: bool) -> Report:
                 num(point["schema_median"]), num(point["schema_median"] * 1000 / tables, 3), str(point["findings"]),
                 str(len(point["errors"]))]
         rows.append(row)
+    both = all(e in engines for e in ("postgresql", "mysql"))
+    for row, tables in zip(rows, steps, strict=True):
+        pg, maria = by_tables.get("postgresql", {}).get(tables), by_tables.get("mysql", {}).get(tables)
+        if both:
+            row.append(num(maria["schema_median"] / pg["schema_median"]) if pg and maria else "-")
+        for engine in engines:
+            point = by_tables[engine].get(tables)
+            row.append("-" if point is None or "capacity" not in point
+                       else num(point["capacity"]["cost"]["exec_seconds"], 3))
     fits = {engine: _fit_rows(results[engine]["tables"], "tables") for engine in engines}
-    rows.append(["exponent (all)"] + sum([[num(fits[e]["slope"]), "", "", ""] for e in engines], []))
-    rows.append(["exponent (upper half)"] + sum([[num(fits[e]["slope_top"]), "", "", ""] for e in engines], []))
-    headers = ["tables"] + sum([[f"{ENGINE_LABEL[e]} s", "ms/table", "findings", "errors"] for e in engines], [])
+    pad = [""] * ((1 if both else 0) + len(engines))
+    rows.append(["exponent (all)"] + sum([[num(fits[e]["slope"]), "", "", ""] for e in engines], []) + pad)
+    rows.append(["exponent (upper half)"] + sum([[num(fits[e]["slope_top"]), "", "", ""] for e in engines], []) + pad)
+    headers = (["tables"] + sum([[f"{ENGINE_LABEL[e]} s", "ms/table", "findings", "errors"] for e in engines], [])
+               + (["MariaDB/PostgreSQL"] if both else [])
+               + [f"capacity server s {ENGINE_LABEL[e]}" for e in engines])
     for engine in engines:
         notes.append(f"{ENGINE_LABEL[engine]}: {fits[engine]['verdict']}")
         at = [p for p in results[engine]["tables"] if p["tables"] == 20000]
         if at:
-            seconds = at[0]["schema_median"]
-            notes.append(f"{ENGINE_LABEL[engine]} at 20,000 tables: {seconds:.2f}s, target < {TARGET_SECONDS_AT_20000:.0f}s: "
-                         f"{'met' if seconds < TARGET_SECONDS_AT_20000 else 'MISSED by %.1fs' % (seconds - TARGET_SECONDS_AT_20000)}")
-    report.table(f"schema.* checks vs tables (catalog read + analysis, wall s, median of {1 if quick else 3})",
+            seconds, target = at[0]["schema_median"], TARGET_SECONDS_AT_20000[engine]
+            notes.append(f"{ENGINE_LABEL[engine]} at 20,000 tables: {seconds:.2f}s, target <= {target}s: "
+                         f"{'met' if seconds <= target else 'MISSED by %.2fs' % (seconds - target)}")
+            if "capacity" in at[0]:
+                server_s = at[0]["capacity"]["cost"]["exec_seconds"]
+                notes.append(f"{ENGINE_LABEL[engine]} capacity checks' server time at 20,000 tables: {server_s:.3f}s, "
+                             f"target <= {TARGET_CAPACITY_SERVER_SECONDS}s: "
+                             f"{'met' if server_s <= TARGET_CAPACITY_SERVER_SECONDS else 'MISSED'}")
+    if both and 20000 in by_tables["postgresql"] and 20000 in by_tables["mysql"]:
+        ratio = by_tables["mysql"][20000]["schema_median"] / by_tables["postgresql"][20000]["schema_median"]
+        notes.append(f"MariaDB / PostgreSQL at 20,000 tables: {ratio:.2f}, target <= {TARGET_RATIO_AT_20000}: "
+                     f"{'met' if ratio <= TARGET_RATIO_AT_20000 else 'MISSED'}")
+    notes.append("MariaDB: the first run after a server restart (cold, default table_definition_cache); "
+                 "PostgreSQL: median of the runs. capacity server s: the monitor's statements in one "
+                 "capacity run, from pg_stat_statements / performance_schema")
+    report.table(f"schema.* checks vs tables (catalog read + analysis, wall s, {1 if quick else 3} runs)",
                  headers, rows, notes)
     report.data["fits_tables"] = fits
 
@@ -397,7 +449,10 @@ def run(quick: bool) -> Report:
     rows = []
     for engine in engines:
         for point in results[engine]["tables"]:
-            for label, cost in (("schema", point["schema_cost"]), ("all checks", point["diagnose"]["cost"])):
+            costs = [("schema", point["schema_cost"])]
+            if "capacity" in point:
+                costs.append(("capacity (cold)", point["capacity"]["cost"]))
+            for label, cost in (*costs, ("all checks", point["diagnose"]["cost"])):
                 rows.append([ENGINE_LABEL[engine], str(point["tables"]), label, str(cost["calls"]),
                              num(cost["exec_seconds"], 3), str(cost["rows"]),
                              "-" if cost["blocks"] is None else str(cost["blocks"])])

@@ -82,9 +82,28 @@ def cap_evidence(evidence: Mapping[str, Any]) -> dict[str, Any]:
         except (TypeError, ValueError):
             return str(value)
 
+    if all(_plain(v) for v in evidence.values()):  # the common case: nothing to cap or convert
+        return {str(k): list(v) if isinstance(v, list | tuple) else v for k, v in evidence.items()}
     capped = cap(dict(evidence))
     json.dumps(capped)  # fail here, in the check, not later in a sink
     return capped
+
+
+_NUMBERS = (int, float, bool, type(None))
+
+
+def _plain(value: Any) -> bool:
+    """A value cap_evidence returns as it is (a list or tuple as a list): a short string, a
+    number, a flag, None, or a short list/tuple of those."""
+    kind = type(value)
+    if kind is str:
+        return len(value) <= EVIDENCE_MAX_TEXT
+    if kind in _NUMBERS:
+        return True
+    if kind is list or kind is tuple:
+        return len(value) <= EVIDENCE_MAX_ROWS and all(
+            type(v) in _NUMBERS or (type(v) is str and len(v) <= EVIDENCE_MAX_TEXT) for v in value)
+    return False
 
 
 @dataclass

@@ -169,6 +169,7 @@ def test_mariadb_monitor_reads_performance_schema_but_cannot_write(
             assert grants == [
                 "GRANT PROCESS ON *.* TO `l4monitor`@`127.0.0.1` IDENTIFIED BY PASSWORD '*"
                 + grants[0].split("'*")[1],
+                "GRANT SELECT ON `mysql`.`innodb_table_stats` TO `l4monitor`@`127.0.0.1`",
                 "GRANT SELECT ON `performance_schema`.* TO `l4monitor`@`127.0.0.1`",
             ]
             users = {row.user for row in query(monitor, "SELECT user FROM information_schema.processlist")}

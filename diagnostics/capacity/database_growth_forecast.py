@@ -20,6 +20,7 @@ Catalogs: the target's ``databases``, else the DSN's own database.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import socket
 import time
@@ -34,6 +35,9 @@ from l4agent.dbaccess.values import number
 from l4agent.diagnostics.base import Check, CheckContext, Finding
 from l4agent.diagnostics.capacity.forecast import DAY, DEFAULTS, Settings, forecast, too_little_history
 from l4agent.diagnostics.schema.catalog import catalog_names
+from l4agent.diagnostics.schema.innodb_dictionary import SIZE_FROM_TABLES, read_sizes
+
+log = logging.getLogger(__name__)
 
 QUERIES = {
     "postgresql": {
@@ -136,7 +140,8 @@ class DatabaseGrowthForecast(Check):
         settings = Settings.of(self, ctx)
         catalogs = catalog_names(ctx)
         now = time.time()
-        sizes, rooms = self._measure(ctx, catalogs)
+        sources: dict[str, str] = {}  # MariaDB/MySQL: where the sizes came from
+        sizes, rooms = self._measure(ctx, catalogs, sources)
         history = History.existing(ctx.state_dir)
         series: dict[str, tuple[list[tuple[float, float]], str]] = {}
         short: dict[str, list[tuple[float, float]]] = {}
@@ -171,16 +176,28 @@ class DatabaseGrowthForecast(Check):
                 f"{format_bytes(result.fit.per_day)}/day ({result.basis()})",
                 self._advice(ctx, catalog, room, full_at),
                 catalog=catalog, size_bytes=sizes.get(catalog), room_bytes=room.bytes, limit=room.limit,
-                full_at=full_at, **result.evidence(ctx.state_dir))
+                full_at=full_at, **({"size_source": sources[catalog]} if catalog in sources else {}),
+                **result.evidence(ctx.state_dir))
 
     # -- measuring -------------------------------------------------------------------------
 
-    def _sizes(self, ctx: CheckContext, catalogs: Sequence[str]) -> dict[str, float]:
+    def _sizes(self, ctx: CheckContext, catalogs: Sequence[str],
+               sources: dict[str, str] | None = None) -> dict[str, float]:
         if ctx.engine == "mssql":
             return {c: mssql_room(ctx.query(self, "files", catalog=c))[0] for c in catalogs}
+        if ctx.engine == "mysql":
+            # InnoDB's persistent statistics: 0.12 s at 20,000 tables, where information_schema
+            # .TABLES opens every table (8 s); that walk only without the grant
+            sources = sources if sources is not None else {}
+            sizes = read_sizes(ctx.db, catalogs, sources)
+            if SIZE_FROM_TABLES in sources.values():
+                log.warning("%s: sizes read from information_schema.TABLES, which opens every table; "
+                            "GRANT SELECT ON mysql.innodb_table_stats to the monitor account", ctx.target_name)
+            return {c: float(v) for c, v in sizes.items()}
         return {c: number(ctx.db.scalar(self.queries[ctx.engine]["size"], (c,))) for c in catalogs}
 
-    def _measure(self, ctx: CheckContext, catalogs: Sequence[str]) -> tuple[dict[str, float], dict[str, Room | None]]:
+    def _measure(self, ctx: CheckContext, catalogs: Sequence[str],
+                 sources: dict[str, str] | None = None) -> tuple[dict[str, float], dict[str, Room | None]]:
         """Size and room of each catalog now."""
         if ctx.engine == "mssql":
             quota = self._instance_quota(ctx)
@@ -198,7 +215,7 @@ class DatabaseGrowthForecast(Check):
                     room = Room(min(room.bytes, quota.bytes), f"{quota.limit}; {room.limit}")
                 sizes[c], rooms[c] = size, room
             return sizes, rooms
-        sizes = self._sizes(ctx, catalogs)
+        sizes = self._sizes(ctx, catalogs, sources)
         room = self._data_room(ctx)
         return sizes, dict.fromkeys(catalogs, room)
 

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from l4agent.diagnostics.base import CheckContext, Finding
-from l4agent.diagnostics.schema.catalog import Catalog, Index, SchemaCheck, Table, drop_index_sql
+from l4agent.diagnostics.schema.catalog import Catalog, Index, IndexCheck, Table, drop_index_sql
 
 
 def method_family(index: Index) -> str:
@@ -81,26 +81,25 @@ def duplicates(table: Table) -> list[Duplicate]:
     return found
 
 
-class DuplicateIndex(SchemaCheck):
+class DuplicateIndex(IndexCheck):
     id = "schema.duplicate_index"
     title = "Indexes with the same key columns as another index on the table"
 
-    def findings(self, ctx: CheckContext, catalog: Catalog) -> Iterator[Finding]:
-        for table in catalog.tables:
-            for dup in duplicates(table):
-                index, kept, wider = dup.index, dup.kept, dup.wider
-                drop = f"{drop_index_sql(catalog, table, index)}{catalog.run_in(table)}"
-                evidence = {"index": index.describe(), "duplicate_of": kept.describe(), "rows": table.rows}
-                if wider is None:
-                    yield self.finding(
-                        ctx, "warning", f"{table.qualified}.{index.name}",
-                        f"index duplicates {kept.name} (same key columns)",
-                        f"drop it, {kept.name} serves the same searches: {drop}", **evidence)
-                    continue
-                # One finding for both: the copy and the index it copies lead a wider index.
+    def table_findings(self, ctx: CheckContext, catalog: Catalog, table: Table) -> Iterator[Finding]:
+        for dup in duplicates(table):
+            index, kept, wider = dup.index, dup.kept, dup.wider
+            drop = f"{drop_index_sql(catalog, table, index)}{catalog.run_in(table)}"
+            evidence = {"index": index.describe(), "duplicate_of": kept.describe(), "rows": table.rows}
+            if wider is None:
                 yield self.finding(
                     ctx, "warning", f"{table.qualified}.{index.name}",
-                    f"index duplicates {kept.name} (same key columns), and both are a left prefix of {wider.name}",
-                    f"drop both, {wider.name} serves the same searches: {drop} "
-                    f"{drop_index_sql(catalog, table, kept)}{catalog.run_in(table)}",
-                    **evidence, covered_by=wider.describe())
+                    f"index duplicates {kept.name} (same key columns)",
+                    f"drop it, {kept.name} serves the same searches: {drop}", **evidence)
+                continue
+            # One finding for both: the copy and the index it copies lead a wider index.
+            yield self.finding(
+                ctx, "warning", f"{table.qualified}.{index.name}",
+                f"index duplicates {kept.name} (same key columns), and both are a left prefix of {wider.name}",
+                f"drop both, {wider.name} serves the same searches: {drop} "
+                f"{drop_index_sql(catalog, table, kept)}{catalog.run_in(table)}",
+                **evidence, covered_by=wider.describe())

@@ -14,6 +14,11 @@ type, how many tables use it and examples. Warning when the types are of differe
 Advice: converge on the primary key's type when one table has the name as its primary key,
 else on the majority type; a tie is said as such with no statement to run. Key columns
 (primary key, unique or foreign key) are never re-typed by the advice.
+
+MariaDB's dictionary read leaves some types as placeholders (``decimal(?5b)``, see the catalog
+module). Names whose comparison a placeholder could change, and every name reported, get their
+tables' exact types first (``resolve_types``: those tables' .frm only), so a placeholder never
+decides a finding and never reaches the evidence or an ALTER ... MODIFY.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from collections import Counter
 from collections.abc import Iterator
 
 from l4agent.diagnostics.base import CheckContext, Finding
-from l4agent.diagnostics.schema.catalog import Catalog, Column, SchemaCheck, Table, base_type
+from l4agent.diagnostics.schema.catalog import Catalog, Column, SchemaCheck, Table, base_type, resolve_types
 
 #: names so generic that different types across tables are expected
 GENERIC_NAMES = [
@@ -66,11 +71,17 @@ class InconsistentColumnType(SchemaCheck):
     def findings(self, ctx: CheckContext, catalog: Catalog) -> Iterator[Finding]:
         ignored = {name.lower() for name in ctx.options["ignore_names"]}
         type_of = base_type if ctx.options["ignore_length"] else (lambda t: t.lower())
+        exact_lengths = not ctx.options["ignore_length"]
         by_name: dict[str, list[tuple[Table, Column]]] = {}
         for table in catalog.tables:
             for column in table.columns:
                 if column.name.lower() not in ignored:
                     by_name.setdefault(column.name.lower(), []).append((table, column))
+        unsure = [name for name, uses in by_name.items() if _unsure(uses, type_of, exact_lengths)]
+        if unsure:
+            resolve_types(ctx.db, {id(t): t for name in unsure for t, _ in by_name[name]}.values())
+            for name in unsure:  # the same tables, now with their exact columns
+                by_name[name] = [(t, c) for t, _ in by_name[name] for c in t.columns if c.name.lower() == name]
         for uses in by_name.values():
             variants = Counter(type_of(column.data_type) for _, column in uses)
             if len(variants) < 2:
@@ -103,7 +114,10 @@ class InconsistentColumnType(SchemaCheck):
         # with what references it (and a key is never narrowed to the others' type).
         keyed = [(t, c) for t, c in minority if is_key_column(t, c)]
         plain = [(t, c) for t, c in minority if not is_key_column(t, c)]
-        statements = [f"{alter_type_sql(catalog, t, c, target)}{catalog.run_in(t)}" for t, c in plain[:3]]
+        if not all(c.exact for _, c in uses):  # resolve_types could not read them (dropped since)
+            target = base_type(target)
+        statements = [f"{alter_type_sql(catalog, t, c, target)}{catalog.run_in(t)}" for t, c in plain[:3]
+                      if "?" not in target]
         more = f" (and {len(plain) - 3} more tables)" if len(plain) > 3 else ""
         advice = f"use one type for {name} everywhere ({target}, {why})"
         advice += (": " + " ".join(statements) + more) if statements else ""
@@ -143,6 +157,16 @@ def converge_on(uses, variants: Counter, type_of) -> tuple[str | None, str]:
                   "the tables split evenly between " + " and ".join(f"{v} ({variants[v]})" for v in tied))
         return None, reason
     return ranked[0][0], f"as in {ranked[0][1]} tables"
+
+
+def _unsure(uses: list[tuple[Table, Column]], type_of, exact_lengths: bool) -> bool:
+    """Could a placeholder type among ``uses`` hide or invent a difference, or be shown?"""
+    estimated = [c for _, c in uses if not c.exact]
+    if not estimated:
+        return False
+    if exact_lengths or any(not c.base_exact for c in estimated):
+        return True
+    return len({type_of(c.data_type) for _, c in uses}) > 1  # reported: show exact types
 
 
 def alter_type_sql(catalog: Catalog, table: Table, column: Column, data_type: str) -> str:

@@ -67,12 +67,12 @@ def families(catalog: Catalog, min_members: int) -> list[tuple[list[Member], lis
     for members in groups.values():
         if len(members) < min_members:
             continue
-        shapes = Counter(_shape(m.table) for m in members)
-        shape, count = shapes.most_common(1)[0]
+        shaped = [(_shape(m.table), m) for m in members]  # once per table: one pass, not three
+        shape, count = Counter(s for s, _ in shaped).most_common(1)[0]
         if count < min_members:
             continue
-        family = sorted((m for m in members if _shape(m.table) == shape), key=lambda m: (m.year, m.month or 0))
-        others = sorted((m for m in members if _shape(m.table) != shape), key=lambda m: m.table.name)
+        family = sorted((m for s, m in shaped if s == shape), key=lambda m: (m.year, m.month or 0))
+        others = sorted((m for s, m in shaped if s != shape), key=lambda m: m.table.name)
         found.append((family, others))
     return found
 

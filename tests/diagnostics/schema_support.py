@@ -23,6 +23,7 @@ from l4agent.agent.configuration import load_config
 from l4agent.core.config import Config
 from l4agent.diagnostics.base import Finding
 from l4agent.diagnostics.runner import run_diagnostics
+from l4agent.diagnostics.schema import catalog as catalog_module
 
 ENGINES = ("postgresql", "mysql")
 SERVER_FIXTURE = {"postgresql": "pg_server", "mysql": "mariadb_server"}
@@ -118,14 +119,25 @@ def planted(server, statements: Sequence[str], directory: Path, options: str = "
         server.drop_database(database)
 
 
-def planted_fixture(ddl: dict[str, Sequence[str]], options: str = "", name: str = "erp"):
-    """A module-scoped fixture ``name``, parametrized over both engines, yielding a Planted."""
+#: the catalog readers the schema checks are tested on: PostgreSQL, MariaDB through InnoDB's
+#: dictionary (the default), MariaDB through information_schema (the fallback for MySQL 8,
+#: non-InnoDB tables and accounts without PROCESS)
+READERS = {"postgresql": ("postgresql", "auto"), "mysql": ("mysql", "auto"),
+           "mysql-information_schema": ("mysql", "information_schema")}
 
-    @pytest.fixture(scope="module", params=ENGINES, name=name)
+
+def planted_fixture(ddl: dict[str, Sequence[str]], options: str = "", name: str = "erp"):
+    """A module-scoped fixture ``name``, parametrized over both engines and both MariaDB catalog
+    readers, yielding a Planted."""
+
+    @pytest.fixture(scope="module", params=list(READERS), name=name)
     def fixture(request, tmp_path_factory) -> Iterator[Planted]:
-        server = request.getfixturevalue(SERVER_FIXTURE[request.param])
-        with planted(server, ddl[request.param], tmp_path_factory.mktemp(request.param), options) as p:
-            yield p
+        engine, source = READERS[request.param]
+        server = request.getfixturevalue(SERVER_FIXTURE[engine])
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(catalog_module, "MYSQL_CATALOG_SOURCE", source)
+            with planted(server, ddl[engine], tmp_path_factory.mktemp(request.param), options) as p:
+                yield p
 
     return fixture
 

@@ -558,7 +558,7 @@ class MariaDbServer(DbServer):
 
     Admin `root`@`127.0.0.1` with a password (root@localhost keeps Debian's unix_socket
     login); `l4monitor`@`127.0.0.1` and @`localhost` hold only PROCESS and SELECT on
-    performance_schema.*. Name resolution is off, so TCP logins match `127.0.0.1` accounts.
+    performance_schema.* and mysql.innodb_table_stats. Name resolution is off, so TCP logins match `127.0.0.1` accounts.
     """
 
     engine = "mysql"
@@ -607,6 +607,8 @@ class MariaDbServer(DbServer):
                 f"CREATE USER {account} IDENTIFIED BY PASSWORD '{monitor}'",
                 f"GRANT PROCESS ON *.* TO {account}",
                 f"GRANT SELECT ON performance_schema.* TO {account}",
+                # row estimates and sizes without opening tables (README, "Database grants")
+                f"GRANT SELECT ON mysql.innodb_table_stats TO {account}",
             ]
         extra = self.base_dir / "bootstrap.sql"
         extra.write_text("".join(f"{s};\n" for s in statements))

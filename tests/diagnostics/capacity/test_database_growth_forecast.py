@@ -69,6 +69,28 @@ def test_growth_toward_the_data_filesystem_is_forecast_and_the_flat_twin_is_not(
     assert finding.evidence["fit_samples"] == 72 and finding.evidence["fit_span"] == "2d 23h"
     assert finding.evidence["limit"].startswith(f"filesystem holding {server.data_dir}")
     assert finding.evidence["size_bytes"] > 0
+    if server.engine == "mysql":  # InnoDB's persistent statistics, not an information_schema walk
+        assert finding.evidence["size_source"] == "mysql.innodb_table_stats"
+
+
+def test_without_the_statistics_grant_sizes_come_from_information_schema_and_say_so(two_catalogs):
+    server, grow, flat, config = two_catalogs
+    if server.engine != "mysql":
+        pytest.skip("MariaDB's mysql.innodb_table_stats grant")
+    now, rate = time.time(), data_free(server) / (10 * DAY)
+    history = History.in_state_dir(config.agent.state_dir)
+    history.record_many((DB_SIZE, {"database": "erp", "catalog": grow}, now - 3600 * h, 5e9 - rate * 3600 * h)
+                        for h in range(72))
+    history.close()
+    with_grant = run(config, run_samples=0)[grow].evidence["size_bytes"]
+    accounts = [f"'{server.monitor_user}'@'{host}'" for host in ("127.0.0.1", "localhost")]
+    server.execute_admin([f"REVOKE SELECT ON mysql.innodb_table_stats FROM {a}" for a in accounts])
+    try:
+        finding = run(config, run_samples=0)[grow]
+    finally:
+        server.execute_admin([f"GRANT SELECT ON mysql.innodb_table_stats TO {a}" for a in accounts])
+    assert finding.evidence["size_source"].startswith("information_schema.TABLES (no SELECT on mysql.innodb_table_stats")
+    assert finding.evidence["size_bytes"] == with_grant
 
 
 def test_without_history_a_workload_during_the_run_is_no_forecast(two_catalogs):
@@ -91,7 +113,7 @@ def test_without_history_a_workload_during_the_run_is_no_forecast(two_catalogs):
     writer.start()
     try:
         time.sleep(0.3)
-        found = run(config, horizon="100000d", min_r2=0.0)
+        found = run(config, horizon="3650d", min_r2=0.0)
     finally:
         stop.set()
         writer.join()

@@ -60,3 +60,36 @@ def test_generic_names_can_be_unignored(erp):
     config = replace(erp.config, diagnostics={"schema.inconsistent_column_type": {"ignore_names": []}})
     objects = {f.object for f in run_diagnostics(config, ["schema.inconsistent_column_type"]).findings}
     assert column(erp, "name") in objects
+
+
+# Types MariaDB's dictionary holds only as placeholders (decimal(?5b): 10,2 and 9,2 share a
+# size; enum|set(?1b)): the check must tell them apart and recommend exact types only.
+PLACEHOLDERS = {
+    "postgresql": [
+        "CREATE TABLE ledger (id int PRIMARY KEY, amount numeric(10,2), flag varchar(5))",
+        "CREATE TABLE journal (id int PRIMARY KEY, amount numeric(10,2), flag varchar(5))",
+        "CREATE TABLE budget (id int PRIMARY KEY, amount numeric(9,2), flag text)",
+    ],
+    "mysql": [
+        "CREATE TABLE ledger (id int PRIMARY KEY, amount decimal(10,2), flag enum('a','b'))",
+        "CREATE TABLE journal (id int PRIMARY KEY, amount decimal(10,2), flag enum('a','b'))",
+        "CREATE TABLE budget (id int PRIMARY KEY, amount decimal(9,2), flag set('a','b'))",
+    ],
+}
+placeholders = planted_fixture(PLACEHOLDERS, name="placeholders")
+
+
+def test_placeholder_types_never_decide_or_reach_a_recommendation(placeholders):
+    erp = placeholders
+    found = erp.by_object("schema.inconsistent_column_type")
+    assert set(found) == {column(erp, "flag")}  # enum vs set differ in base type
+    flag = found[column(erp, "flag")]
+    assert "?" not in flag.recommendation and "?" not in str(flag.evidence)
+    if erp.engine == "mysql":
+        assert flag.recommendation.endswith("MODIFY `flag` enum('a','b') NULL;")
+    config = replace(erp.config, diagnostics={"schema.inconsistent_column_type": {"ignore_length": False}})
+    result = run_diagnostics(config, ["schema.inconsistent_column_type"])
+    amount = {f.object: f for f in result.findings}[column(erp, "amount")]
+    assert "?" not in amount.recommendation and "?" not in str(amount.evidence)
+    want = "numeric(10,2)" if erp.engine == "postgresql" else "decimal(10,2)"
+    assert want in amount.recommendation
