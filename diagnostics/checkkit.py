@@ -165,12 +165,6 @@ def seconds_option(check: Check, ctx: CheckContext, name: str) -> float:
         raise ValueError(f"diagnostics.{check.id}.{name}: {exc}") from None
 
 
-def truthy(value: Any) -> bool:
-    """A flag from any driver: bool, 0/1, "0"/"1", "t"/"f", "YES"/"NO"."""
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "t", "true", "y", "yes", "on")
-    return bool(value)
-
 
 def age(seconds: float | None) -> str:
     """An age for people: "3d 4h", or "never" for None."""
