@@ -198,7 +198,8 @@ WITH s AS (
   SELECT ps.schemaname, ps.sequencename, ps.data_type::text AS sequence_type,
          ps.last_value, ps.min_value, ps.max_value, ps.increment_by, ps.cycle,
          has_sequence_privilege(c.oid, 'SELECT') OR has_sequence_privilege(c.oid, 'USAGE') AS readable,
-         d.refobjid::regclass::text AS table_name, a.attname AS column_name,
+         d.refobjid::regclass::text AS table_name, tn.nspname AS table_schema, tc.relname AS table_relname,
+         a.attname AS column_name,
          format_type(a.atttypid, NULL) AS column_type,
          CASE a.atttypid WHEN 'int2'::regtype THEN 32767
                          WHEN 'int4'::regtype THEN 2147483647
@@ -209,8 +210,11 @@ WITH s AS (
   LEFT JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = c.oid
                        AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
   LEFT JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+  LEFT JOIN pg_class tc ON tc.oid = d.refobjid
+  LEFT JOIN pg_namespace tn ON tn.oid = tc.relnamespace
 )
-SELECT schemaname, sequencename, sequence_type, table_name, column_name, column_type, cycle, readable,
+SELECT schemaname, sequencename, sequence_type, table_name, table_schema, table_relname, column_name, column_type,
+       cycle, readable,
        last_value, increment_by,
        CASE WHEN increment_by > 0 THEN least(max_value, column_max)
             ELSE greatest(min_value, -column_max - 1) END AS effective_limit,
@@ -223,7 +227,7 @@ ORDER BY usage_ratio DESC NULLS LAST, schemaname, sequencename
 
 # The collector's per-catalog summary of SEQUENCES: the fullest one, and how many it could not read.
 IDENTITY_USAGE = (  # a constant built from constants
-    "SELECT max(usage_ratio) AS usage_ratio, count(*) AS sequences,\n"
+    "SELECT max(usage_ratio) AS usage_ratio, count(*) AS sequences,\n"  # nosec B608
     "       count(*) FILTER (WHERE NOT readable) AS unreadable\n"
     "FROM (" + SEQUENCES.strip() + ") AS q\n"
 )
