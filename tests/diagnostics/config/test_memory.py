@@ -10,7 +10,6 @@ import pytest
 from l4agent.diagnostics.base import CheckContext
 from l4agent.diagnostics.options import options_for
 from l4agent.diagnostics.registry import by_id
-
 from tests.diagnostics.checkrun import db_config, findings_of, run_check, run_mssql
 from tests.diagnostics.signal_support import mariadb_grant, not_examined
 from tests.support.dbservers import MariaDbServer, PostgresServer
