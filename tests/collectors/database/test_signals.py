@@ -95,11 +95,11 @@ def test_mariadb_replica_series_stay_when_a_thread_stops(mariadb_signals):
 
 def test_mariadb_broken_sql_thread_reports_its_error(mariadb_signals):
     pair = mariadb_signals
-    r.mariadb_break_sql_thread(pair.primary, pair.replica, BAD)
+    r.mariadb_break_sql_thread(pair.primary, pair.replica, BAD, "l4_dup_collect")
     try:
         broken = collect(pair.replica, "replica")
     finally:
-        r.mariadb_repair_sql_thread(pair.replica, BAD)
+        r.mariadb_repair_sql_thread(pair.replica, BAD, "l4_dup_collect")
     assert values(broken, "l4agent_database_replica_running", "thread") == {"io": 1, "sql": 0}
     [error] = broken.find("l4agent_database_replica_last_error_info", thread="sql")
     assert error.labels["errno"] == "1062" and "Duplicate entry" in error.labels["error"]

@@ -29,11 +29,11 @@ def test_mariadb_stopped_io_thread_beside_running_replica(mariadb_signals):
 
 def test_mariadb_sql_thread_stopped_by_an_error(mariadb_signals):
     pair = mariadb_signals
-    r.mariadb_break_sql_thread(pair.primary, pair.replica, BAD)
+    r.mariadb_break_sql_thread(pair.primary, pair.replica, BAD, "l4_dup_check")
     try:
         [finding] = findings_of(run_check(CHECK, db_config(pair.replica, None)))
     finally:
-        r.mariadb_repair_sql_thread(pair.replica, BAD)
+        r.mariadb_repair_sql_thread(pair.replica, BAD, "l4_dup_check")
     assert "SQL thread No (error 1062: " in finding.summary and "Duplicate entry" in finding.summary
     assert "data conflict" in finding.recommendation
     assert finding.evidence["threads"] == [{"thread": "SQL", "state": "No", "errno": 1062,
