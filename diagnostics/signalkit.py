@@ -36,6 +36,22 @@ def read(check: Check, ctx: CheckContext, name: str, grant: str, params=(), cata
         raise
 
 
+#: MariaDB lists every source (also stopped); MySQL 8.0.22+ has SHOW REPLICA STATUS instead
+MYSQL_REPLICA_QUERIES = {"version": "SELECT VERSION() AS version", "replicas": "SHOW ALL SLAVES STATUS",
+                         "replicas_mysql": "SHOW REPLICA STATUS"}
+
+
+def mysql_replicas(check: Check, ctx: CheckContext) -> list[dict[str, Any]]:
+    """Replication sources of a MariaDB or MySQL server, rows under MariaDB's column names; a
+    missing SLAVE MONITOR / REPLICATION CLIENT grant is NotExamined."""
+    from l4agent.collectors.database.mysql import replica_row
+
+    version = str(ctx.query(check, "version")[0]["version"]).lower()
+    name = "replicas" if "mariadb" in version else "replicas_mysql"
+    return [replica_row(row) for row in read(check, ctx, name, "SLAVE MONITOR (GRANT SLAVE MONITOR ON *.*; "
+                                                               "MySQL: REPLICATION CLIENT)")]
+
+
 def ratio_severity(ratio: float, warning: float, critical: float) -> str | None:
     if ratio >= critical:
         return "critical"

@@ -70,10 +70,13 @@ ORDER BY 1
 """
 
 REPLICATION = "SHOW ALL SLAVES STATUS"
+# MySQL has no SHOW ALL SLAVES STATUS; SHOW REPLICA STATUS (8.0.22+) names its columns Replica_*/Source_*.
+REPLICATION_MYSQL = "SHOW REPLICA STATUS"
 
 
 def server_samples(rows: Rows, ctx: StepContext) -> Iterator[Sample]:
     row = rows[0]
+    ctx.facts["mariadb"] = "mariadb" in str(row["version"]).lower()
     yield metrics.INFO(1, database=ctx.database, engine=ctx.engine, version=str(row["version"]))
     yield metrics.CONNECTIONS_MAX(number(row["max_connections"]), database=ctx.database)
 
@@ -148,7 +151,7 @@ THREADS = (("io", "slave_io_running", "last_io_errno", "last_io_error"),
 
 
 def replica_name(row: dict) -> str:
-    return str(row.get("connection_name") or "default")
+    return str(row.get("connection_name") or row.get("channel_name") or "default")
 
 
 def clean_error(text: object, limit: int = 200) -> str:
@@ -158,10 +161,19 @@ def clean_error(text: object, limit: int = 200) -> str:
     return redact(line)[:limit]
 
 
+def replica_row(row: dict) -> dict:
+    """A row of SHOW REPLICA STATUS (MySQL) under the names of SHOW ALL SLAVES STATUS (MariaDB)."""
+    renamed = {}
+    for key, value in row.items():
+        key = key.replace("replica_", "slave_").replace("source_", "master_").replace("_behind_source", "_behind_master")
+        renamed[key] = value
+    return renamed
+
+
 def replication_samples(rows: Rows, ctx: StepContext) -> Iterator[Sample]:
     """One row per replication source (SHOW ALL SLAVES STATUS), also when stopped: each thread's
     state (1 only for "Yes": "Connecting" is not running) and last error; lag only while known."""
-    for row in rows:
+    for row in map(replica_row, rows):
         replica = replica_name(row)
         for thread, running_key, errno_key, error_key in THREADS:
             labels = {"database": ctx.database, "replica": replica, "thread": thread}
@@ -187,6 +199,9 @@ STEPS = (
     Step("sessions", SESSIONS, sessions_samples),
     Step("sizes", CATALOG_SIZES, size_samples, refresh=300.0, max_rows=2000),
     # Every round, running or not: a stopped replica must still report replica_running 0.
-    Step("replication", REPLICATION, replication_samples, max_rows=100),
+    Step("replication", REPLICATION, replication_samples, max_rows=100,
+         applies=lambda facts: facts.get("mariadb", True)),
+    Step("replication", REPLICATION_MYSQL, replication_samples, max_rows=100,
+         applies=lambda facts: not facts.get("mariadb", True)),
     Step("identity usage", IDENTITY_USAGE, identity_samples, refresh=3600.0, max_rows=2000),
 )

@@ -15,9 +15,7 @@ from l4agent.core.redact import redact
 from l4agent.dbaccess.values import number, truthy
 from l4agent.diagnostics.base import Check, CheckContext, Finding
 from l4agent.diagnostics.checkkit import age, first_line
-from l4agent.diagnostics.signalkit import read
-
-MYSQL_REPLICAS = "SHOW ALL SLAVES STATUS"
+from l4agent.diagnostics.signalkit import MYSQL_REPLICA_QUERIES, mysql_replicas
 
 POSTGRESQL_STANDBY = """
 SELECT pg_is_in_recovery() AS in_recovery,
@@ -47,7 +45,7 @@ class ReplicationBroken(Check):
     id = "replication.broken"
     engines = frozenset({"mysql", "postgresql", "mssql"})
     title = "Replica not replicating (thread stopped, standby not streaming, AG replica not synchronizing)"
-    queries = {"mysql": {"replicas": MYSQL_REPLICAS}, "postgresql": {"standby": POSTGRESQL_STANDBY},
+    queries = {"mysql": MYSQL_REPLICA_QUERIES, "postgresql": {"standby": POSTGRESQL_STANDBY},
                "mssql": {"ag_states": MSSQL_AG_STATES}}
     defaults = {}
     max_rows = 1000
@@ -56,10 +54,10 @@ class ReplicationBroken(Check):
         yield from getattr(self, f"_{ctx.engine}")(ctx)
 
     def _mysql(self, ctx: CheckContext) -> Iterator[Finding]:
-        rows = read(self, ctx, "replicas", "SLAVE MONITOR (GRANT SLAVE MONITOR ON *.*)")
+        rows = mysql_replicas(self, ctx)
         ctx.examined("replication sources", len(rows))
         for row in rows:
-            name = str(row.get("connection_name") or "") or "default"
+            name = str(row.get("connection_name") or row.get("channel_name") or "") or "default"
             stopped = []
             for thread, running_key, errno_key, error_key in THREADS:
                 state = str(row.get(running_key) or "")

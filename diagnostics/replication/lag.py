@@ -15,16 +15,14 @@ from l4agent.collectors.database.postgresql import REPLICATION as POSTGRESQL_REP
 from l4agent.dbaccess.values import number
 from l4agent.diagnostics.base import Check, CheckContext, Finding
 from l4agent.diagnostics.checkkit import age, seconds_option
-from l4agent.diagnostics.signalkit import read
-
-MYSQL_REPLICAS = "SHOW ALL SLAVES STATUS"
+from l4agent.diagnostics.signalkit import MYSQL_REPLICA_QUERIES, mysql_replicas
 
 
 class ReplicationLag(Check):
     id = "replication.lag"
     engines = frozenset({"mysql", "postgresql", "mssql"})
     title = "Replica behind its primary by more than the threshold"
-    queries = {"mysql": {"replicas": MYSQL_REPLICAS}, "postgresql": {"replication": POSTGRESQL_REPLICATION},
+    queries = {"mysql": MYSQL_REPLICA_QUERIES, "postgresql": {"replication": POSTGRESQL_REPLICATION},
                "mssql": {"ag_lag": AVAILABILITY_GROUP_LAG}}
     defaults = {"warning": "5m", "critical": "30m"}
     max_rows = 1000
@@ -44,10 +42,10 @@ class ReplicationLag(Check):
 
     def _lags(self, ctx: CheckContext):
         if ctx.engine == "mysql":
-            rows = read(self, ctx, "replicas", "SLAVE MONITOR (GRANT SLAVE MONITOR ON *.*)")
+            rows = mysql_replicas(self, ctx)
             ctx.examined("replication sources", len(rows))
             for row in rows:
-                name = str(row.get("connection_name") or "") or "default"
+                name = str(row.get("connection_name") or row.get("channel_name") or "") or "default"
                 yield (f"replication source {name}", number(row.get("seconds_behind_master"), None),
                        {"master_host": row.get("master_host")})
         elif ctx.engine == "postgresql":

@@ -142,3 +142,24 @@ def test_mariadb_without_slave_monitor_is_an_error_not_silence(mariadb_server):
         "database 'nogrant': replication: permission denied: Access denied; you need (at least one of) the "
         "SUPER, SLAVE MONITOR privilege(s) for this operation"]
     assert not snapshot.find("l4agent_database_replica_running")
+
+
+def test_mysql_replica_status_columns_are_read_like_mariadbs():
+    """MySQL has no SHOW ALL SLAVES STATUS: SHOW REPLICA STATUS (8.0.22+) names its columns
+    Replica_*/Source_*; the same samples come out (MySQL cannot run here: a row of its shape)."""
+    from l4agent.collectors.database import mysql
+    from l4agent.collectors.database.steps import StepContext
+
+    row = {"channel_name": "", "source_host": "db1", "replica_io_running": "Connecting",
+           "replica_sql_running": "Yes", "last_io_errno": 2003, "last_io_error": "error connecting to source",
+           "last_sql_errno": 0, "last_sql_error": "", "seconds_behind_source": None}
+    samples = list(mysql.replication_samples([row], StepContext("my", "mysql")))
+    running = {s.labels["thread"]: s.value for s in samples if s.name == "l4agent_database_replica_running"}
+    assert running == {"io": 0.0, "sql": 1.0}
+    errors = {s.labels["thread"]: s.labels["errno"] for s in samples
+              if s.name == "l4agent_database_replica_last_error_info"}
+    assert errors == {"io": "2003", "sql": "0"}
+    assert not [s for s in samples if s.name == "l4agent_database_replication_lag_seconds"]
+    steps = [s for s in mysql.STEPS if s.name == "replication"]
+    assert [s.sql for s in steps if s.applies({"mariadb": False})] == ["SHOW REPLICA STATUS"]
+    assert [s.sql for s in steps if s.applies({"mariadb": True})] == ["SHOW ALL SLAVES STATUS"]
