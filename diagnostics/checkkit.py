@@ -9,6 +9,7 @@ from typing import Any
 
 from l4agent.core.durations import DurationError, format_duration, parse_duration
 from l4agent.dbaccess.connection import DatabaseError
+from l4agent.dbaccess.values import truthy  # noqa: F401 - re-exported for the checks
 from l4agent.diagnostics.base import Check, CheckContext, Finding
 from l4agent.diagnostics.coverage import NotExamined
 

@@ -46,7 +46,8 @@ def mysql_replicas(check: Check, ctx: CheckContext) -> list[dict[str, Any]]:
     missing SLAVE MONITOR / REPLICATION CLIENT grant is NotExamined."""
     from l4agent.collectors.database.mysql import replica_row
 
-    version = str(ctx.query(check, "version")[0]["version"]).lower()
+    versions = ctx.query(check, "version")
+    version = str(versions[0]["version"] if versions else "").lower()
     name = "replicas" if "mariadb" in version else "replicas_mysql"
     return [replica_row(row) for row in read(check, ctx, name, "SLAVE MONITOR (GRANT SLAVE MONITOR ON *.*; "
                                                                "MySQL: REPLICATION CLIENT)")]

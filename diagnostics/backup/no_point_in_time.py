@@ -33,7 +33,10 @@ class NoPointInTime(Check):
 
     def run(self, ctx: CheckContext) -> Iterator[Finding]:
         if ctx.engine == "mysql":
-            row = ctx.query(self, "binlog")[0]
+            rows = ctx.query(self, "binlog")
+            if not rows:
+                return
+            row = rows[0]
             ctx.examined("settings", 1)
             if truthy(row["log_bin"]):
                 return
@@ -45,7 +48,10 @@ class NoPointInTime(Check):
                 log_bin=False,
             )
             return
-        row = ctx.query(self, "archiving")[0]
+        rows = ctx.query(self, "archiving")
+        if not rows:
+            return
+        row = rows[0]
         ctx.examined("settings", 1)
         if truthy(row["in_recovery"]):
             return  # a standby: its primary archives

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from l4agent.collectors.database.postgresql import SEQUENCES as PG_SEQUENCES
 from l4agent.dbaccess.values import number, truthy
 from l4agent.diagnostics.base import Check, CheckContext, Finding
-from l4agent.diagnostics.checkkit import catalogs, in_scope, qualified
+from l4agent.diagnostics.checkkit import MSSQL_CATALOG_STATE, each_catalog, in_scope, qualified
 from l4agent.diagnostics.signalkit import WIDER, plural, ratio_severity, read
 
 MYSQL_COLUMNS = """
@@ -63,8 +63,9 @@ class IdentityExhaustion(Check):
     queries = {
         "postgresql": {"sequences": PG_SEQUENCES},
         "mysql": {"columns": MYSQL_COLUMNS, "visible": MYSQL_VISIBLE},
-        "mssql": {"identity": MSSQL_IDENTITY},
+        "mssql": {"catalog_state": MSSQL_CATALOG_STATE, "identity": MSSQL_IDENTITY},
     }
+    catalog_statements = frozenset({"sequences", "identity"})
     defaults = {"warning_ratio": 0.8, "critical_ratio": 0.95}
     max_rows = 20000
 
@@ -75,39 +76,42 @@ class IdentityExhaustion(Check):
         return ratio_severity(ratio, ctx.options["warning_ratio"], ctx.options["critical_ratio"])
 
     def _postgresql(self, ctx: CheckContext) -> Iterator[Finding]:
-        for catalog in catalogs(ctx):
-            rows = ctx.query(self, "sequences", catalog=catalog)
-            ctx.examined("sequences", len(rows), catalog=catalog)
-            unreadable = [r for r in rows if not truthy(r["readable"])]
-            if unreadable:
-                ctx.not_examined(f"{self.id}: {plural(len(unreadable), 'sequence')}",
-                                 "grant: SELECT on the sequences (GRANT SELECT ON ALL SEQUENCES IN SCHEMA ...)",
-                                 catalog=catalog)
-            for row in rows:
-                ratio = number(row["usage_ratio"], None)
-                severity = self._severity(ctx, ratio) if ratio is not None else None
-                if severity is None:
-                    continue
-                sequence = f"{row['schemaname']}.{row['sequencename']}"
-                column_type = str(row["column_type"] or row["sequence_type"])
-                wider = WIDER.get({"integer": "int4", "smallint": "int2"}.get(column_type, column_type), "bigint")
-                if row["table_name"]:
-                    obj = qualified(catalog, row["table_schema"], row["table_relname"], row["column_name"])
-                    fix = (f"ALTER TABLE {row['table_name']} ALTER COLUMN {row['column_name']} TYPE {wider}; "
-                           f"ALTER SEQUENCE {sequence} AS {wider} (and widen the columns referencing it)")
-                else:
-                    obj, fix = qualified(catalog, sequence), f"ALTER SEQUENCE {sequence} AS bigint MAXVALUE ..."
-                yield self.finding(
-                    ctx, severity, obj,
-                    f"sequence {sequence} is at {ratio:.1%} of its limit {int(number(row['effective_limit'])):,} "
-                    f"({column_type})" + (" and cycles (values will collide)" if truthy(row["cycle"]) else ""),
-                    f"{fix}; plan the change before the limit: at it every INSERT fails",
-                    sequence=sequence, last_value=row["last_value"], limit=row["effective_limit"],
-                    column_type=column_type, sequence_type=row["sequence_type"], usage_ratio=round(ratio, 6),
-                )
+        yield from each_catalog(self, ctx, lambda catalog: self._pg_catalog(ctx, catalog))
+
+    def _pg_catalog(self, ctx: CheckContext, catalog: str | None) -> Iterator[Finding]:
+        rows = ctx.query(self, "sequences", catalog=catalog)
+        ctx.examined("sequences", len(rows), catalog=catalog)
+        unreadable = [r for r in rows if not truthy(r["readable"])]
+        if unreadable:
+            ctx.not_examined(f"{self.id}: {plural(len(unreadable), 'sequence')}",
+                             "grant: SELECT on the sequences (GRANT SELECT ON ALL SEQUENCES IN SCHEMA ...)",
+                             catalog=catalog)
+        for row in rows:
+            ratio = number(row["usage_ratio"], None)
+            severity = self._severity(ctx, ratio) if ratio is not None else None
+            if severity is None:
+                continue
+            sequence = f"{row['schemaname']}.{row['sequencename']}"
+            column_type = str(row["column_type"] or row["sequence_type"])
+            wider = WIDER.get({"integer": "int4", "smallint": "int2"}.get(column_type, column_type), "bigint")
+            if row["table_name"]:
+                obj = qualified(catalog, row["table_schema"], row["table_relname"], row["column_name"])
+                fix = (f"ALTER TABLE {row['table_name']} ALTER COLUMN {row['column_name']} TYPE {wider}; "
+                       f"ALTER SEQUENCE {sequence} AS {wider} (and widen the columns referencing it)")
+            else:
+                obj, fix = qualified(catalog, sequence), f"ALTER SEQUENCE {sequence} AS bigint MAXVALUE ..."
+            yield self.finding(
+                ctx, severity, obj,
+                f"sequence {sequence} is at {ratio:.1%} of its limit {int(number(row['effective_limit'])):,} "
+                f"({column_type})" + (" and cycles (values will collide)" if truthy(row["cycle"]) else ""),
+                f"{fix}; plan the change before the limit: at it every INSERT fails",
+                sequence=sequence, last_value=row["last_value"], limit=row["effective_limit"],
+                column_type=column_type, sequence_type=row["sequence_type"], usage_ratio=round(ratio, 6),
+            )
 
     def _mysql(self, ctx: CheckContext) -> Iterator[Finding]:
-        if not int(number(read(self, ctx, "visible", "SHOW VIEW or REFERENCES on the ERP schemas")[0]["tables"])):
+        visible = read(self, ctx, "visible", "SHOW VIEW or REFERENCES on the ERP schemas")
+        if not visible or not int(number(visible[0]["tables"])):
             ctx.not_examined(self.id, "grant: the account sees no table (GRANT SHOW VIEW, REFERENCES ON *.*)")
             return
         rows = [r for r in ctx.query(self, "columns") if in_scope(ctx, r["catalog"])]
@@ -136,24 +140,26 @@ class IdentityExhaustion(Check):
             )
 
     def _mssql(self, ctx: CheckContext) -> Iterator[Finding]:
-        for catalog in catalogs(ctx):
-            rows = read(self, ctx, "identity", "VIEW DEFINITION in the catalog", catalog=catalog)
-            ctx.examined("identity columns", len(rows), catalog=catalog)
-            for row in rows:
-                column_type = str(row["column_type"]).lower()
-                limit = MSSQL_MAX.get(column_type) or 10 ** int(number(row["precision"])) - 1
-                ratio = number(row["last_value"]) / limit
-                if number(row["increment_value"], 1) < 0:
-                    ratio = -number(row["last_value"]) / (limit + 1)
-                severity = self._severity(ctx, ratio)
-                if severity is None:
-                    continue
-                table = f"[{row['schema_name']}].[{row['table_name']}]"
-                wider = "bigint" if column_type in ("tinyint", "smallint", "int") else "decimal(38, 0)"
-                yield self.finding(
-                    ctx, severity, qualified(catalog, row["schema_name"], row["table_name"], row["column_name"]),
-                    f"IDENTITY {row['table_name']}.{row['column_name']} ({column_type}) is at {ratio:.1%} of {limit:,}",
-                    f"ALTER TABLE {table} ALTER COLUMN [{row['column_name']}] {wider} NOT NULL (drop and recreate "
-                    "the primary key and the foreign keys on it around the change; a size-of-data operation)",
-                    last_value=row["last_value"], limit=limit, column_type=column_type, usage_ratio=round(ratio, 6),
-                )
+        yield from each_catalog(self, ctx, lambda catalog: self._mssql_catalog(ctx, catalog))
+
+    def _mssql_catalog(self, ctx: CheckContext, catalog: str | None) -> Iterator[Finding]:
+        rows = read(self, ctx, "identity", "VIEW DEFINITION in the catalog", catalog=catalog)
+        ctx.examined("identity columns", len(rows), catalog=catalog)
+        for row in rows:
+            column_type = str(row["column_type"]).lower()
+            limit = MSSQL_MAX.get(column_type) or 10 ** int(number(row["precision"])) - 1
+            ratio = number(row["last_value"]) / limit
+            if number(row["increment_value"], 1) < 0:
+                ratio = -number(row["last_value"]) / (limit + 1)
+            severity = self._severity(ctx, ratio)
+            if severity is None:
+                continue
+            table = f"[{row['schema_name']}].[{row['table_name']}]"
+            wider = "bigint" if column_type in ("tinyint", "smallint", "int") else "decimal(38, 0)"
+            yield self.finding(
+                ctx, severity, qualified(catalog, row["schema_name"], row["table_name"], row["column_name"]),
+                f"IDENTITY {row['table_name']}.{row['column_name']} ({column_type}) is at {ratio:.1%} of {limit:,}",
+                f"ALTER TABLE {table} ALTER COLUMN [{row['column_name']}] {wider} NOT NULL (drop and recreate "
+                "the primary key and the foreign keys on it around the change; a size-of-data operation)",
+                last_value=row["last_value"], limit=limit, column_type=column_type, usage_ratio=round(ratio, 6),
+            )

@@ -49,6 +49,7 @@ class XidWraparound(Check):
     engines = frozenset({"postgresql"})
     title = "Transaction-ID or multixact age heading for wraparound"
     queries = {"postgresql": {"databases": DATABASES, "tables": TABLES}}
+    catalog_statements = frozenset({"tables"})
     #: ages (transactions) from which a catalog is reported
     defaults = {"warning_age": 500_000_000, "critical_age": 1_200_000_000}
     max_rows = 2000

@@ -48,7 +48,10 @@ class Connections(Check):
     max_rows = 1
 
     def run(self, ctx: CheckContext) -> Iterator[Finding]:
-        row = ctx.query(self, "connections")[0]
+        rows = ctx.query(self, "connections")
+        if not rows:
+            return
+        row = rows[0]
         limit, used = number(row["max_connections"]), number(row["used"])
         ctx.examined("settings", 1)
         if limit <= 0:

@@ -65,7 +65,10 @@ class DatabaseOptions(Check):
                     auto_shrink=truthy(row["is_auto_shrink_on"]), auto_close=truthy(row["is_auto_close_on"]),
                     page_verify=row["page_verify_option_desc"], percent_growth_files=files,
                 )
-        server = ctx.query(self, "server")[0]
+        servers = ctx.query(self, "server")
+        if not servers:
+            return
+        server = servers[0]
         cpus = int(number(server["cpu_count"]))
         if cpus >= ctx.options["many_cores"] and number(server["maxdop"]) == 0 and number(server["cost_threshold"]) == 5:
             yield self.finding(

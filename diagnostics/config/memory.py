@@ -60,7 +60,10 @@ class Memory(Check):
         yield from getattr(self, f"_{ctx.engine}")(ctx)
 
     def _mysql(self, ctx: CheckContext) -> Iterator[Finding]:
-        row = read(self, ctx, "memory", "SHOW VIEW on the ERP schemas (table sizes)")[0]
+        rows = read(self, ctx, "memory", "SHOW VIEW on the ERP schemas (table sizes)")
+        if not rows:
+            return
+        row = rows[0]
         tables = int(number(row["tables"]))
         if not tables:
             ctx.not_examined(self.id, "grant: the account sees no table (GRANT SHOW VIEW ON *.*)")
@@ -84,7 +87,10 @@ class Memory(Check):
         if host not in LOCAL_HOSTS and not host.startswith("/"):
             ctx.not_examined(self.id, f"the server's RAM is unknown: the agent does not run on {host or 'it'}")
             return
-        row = ctx.query(self, "memory")[0]
+        rows = ctx.query(self, "memory")
+        if not rows:
+            return
+        row = rows[0]
         ram = psutil.virtual_memory().total
         ctx.examined("settings", 2)
         shared, cache = number(row["shared_buffers_bytes"]), number(row["effective_cache_size_bytes"])
@@ -102,7 +108,10 @@ class Memory(Check):
         )
 
     def _mssql(self, ctx: CheckContext) -> Iterator[Finding]:
-        row = ctx.query(self, "memory")[0]
+        rows = ctx.query(self, "memory")
+        if not rows:
+            return
+        row = rows[0]
         ctx.examined("settings", 1)
         if int(number(row["max_server_memory_mb"])) != MSSQL_DEFAULT_MAX_MEMORY_MB:
             return

@@ -31,7 +31,10 @@ class TmpOnDisk(Check):
     max_rows = 1
 
     def run(self, ctx: CheckContext) -> Iterator[Finding]:
-        row = ctx.query(self, "tmp")[0]
+        rows = ctx.query(self, "tmp")
+        if not rows:
+            return
+        row = rows[0]
         total, disk = number(row["tmp_tables"]), number(row["tmp_disk_tables"])
         if total < ctx.options["min_tmp_tables"]:
             ctx.not_examined(self.id, f"too little data: {int(total)} temporary tables since start-up "

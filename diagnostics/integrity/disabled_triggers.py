@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from l4agent.dbaccess.values import number
 from l4agent.diagnostics.base import Check, CheckContext, Finding
-from l4agent.diagnostics.checkkit import catalogs, qualified, truthy
+from l4agent.diagnostics.checkkit import MSSQL_CATALOG_STATE, each_catalog, qualified, truthy
 
 POSTGRESQL_TRIGGERS = """
 SELECT n.nspname AS schema_name, c.relname AS table_name, t.tgname AS trigger_name, t.tgisinternal AS internal,
@@ -49,31 +50,35 @@ class DisabledTriggers(Check):
     engines = frozenset({"postgresql", "mssql"})
     title = "Triggers or foreign-key enforcement disabled"
     queries = {"postgresql": {"disabled": POSTGRESQL_TRIGGERS, "count": POSTGRESQL_COUNT},
-               "mssql": {"disabled": MSSQL_TRIGGERS, "count": MSSQL_COUNT}}
+               "mssql": {"catalog_state": MSSQL_CATALOG_STATE, "disabled": MSSQL_TRIGGERS, "count": MSSQL_COUNT}}
+    catalog_statements = frozenset({"disabled", "count"})
     defaults = {}
     max_rows = 5000
 
     def run(self, ctx: CheckContext) -> Iterator[Finding]:
-        for catalog in catalogs(ctx):
-            ctx.examined("triggers", int(ctx.query(self, "count", catalog=catalog)[0]["triggers"]), catalog=catalog)
-            tables: dict[tuple[str, str], dict[str, list[str]]] = {}
-            for row in ctx.query(self, "disabled", catalog=catalog):
-                kind = "constraints" if truthy(row["enforces_constraint"]) else "triggers"
-                tables.setdefault((row["schema_name"], row["table_name"]), {"triggers": [], "constraints": []})[
-                    kind].append(str(row["trigger_name"]))
-            for (schema, table), off in tables.items():
-                parts = []
-                if off["triggers"]:
-                    parts.append(f"trigger(s) {', '.join(off['triggers'])} disabled")
-                if off["constraints"]:
-                    parts.append("foreign-key enforcement off" + (
-                        f" ({', '.join(off['constraints'])})" if ctx.engine == "mssql" else
-                        f" ({len(off['constraints'])} internal trigger(s): DISABLE TRIGGER ALL)"))
-                fix = (f"ALTER TABLE {schema}.{table} ENABLE TRIGGER ALL (after checking the rows written meanwhile "
-                       "against the foreign keys)" if ctx.engine == "postgresql" else
-                       f"ALTER TABLE [{schema}].[{table}] ENABLE TRIGGER ALL; ALTER TABLE [{schema}].[{table}] WITH "
-                       "CHECK CHECK CONSTRAINT ALL")
-                yield self.finding(
-                    ctx, "critical" if off["constraints"] else "warning", qualified(catalog, schema, table),
-                    "; ".join(parts), fix, triggers=off["triggers"], constraints=off["constraints"],
-                )
+        yield from each_catalog(self, ctx, lambda catalog: self._catalog(ctx, catalog))
+
+    def _catalog(self, ctx: CheckContext, catalog: str | None) -> Iterator[Finding]:
+        counted = ctx.query(self, "count", catalog=catalog)
+        ctx.examined("triggers", int(number(counted[0]["triggers"])) if counted else 0, catalog=catalog)
+        tables: dict[tuple[str, str], dict[str, list[str]]] = {}
+        for row in ctx.query(self, "disabled", catalog=catalog):
+            kind = "constraints" if truthy(row["enforces_constraint"]) else "triggers"
+            tables.setdefault((row["schema_name"], row["table_name"]), {"triggers": [], "constraints": []})[
+                kind].append(str(row["trigger_name"]))
+        for (schema, table), off in tables.items():
+            parts = []
+            if off["triggers"]:
+                parts.append(f"trigger(s) {', '.join(off['triggers'])} disabled")
+            if off["constraints"]:
+                parts.append("foreign-key enforcement off" + (
+                    f" ({', '.join(off['constraints'])})" if ctx.engine == "mssql" else
+                    f" ({len(off['constraints'])} internal trigger(s): DISABLE TRIGGER ALL)"))
+            fix = (f"ALTER TABLE {schema}.{table} ENABLE TRIGGER ALL (after checking the rows written meanwhile "
+                   "against the foreign keys)" if ctx.engine == "postgresql" else
+                   f"ALTER TABLE [{schema}].[{table}] ENABLE TRIGGER ALL; ALTER TABLE [{schema}].[{table}] WITH "
+                   "CHECK CHECK CONSTRAINT ALL")
+            yield self.finding(
+                ctx, "critical" if off["constraints"] else "warning", qualified(catalog, schema, table),
+                "; ".join(parts), fix, triggers=off["triggers"], constraints=off["constraints"],
+            )

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from l4agent.dbaccess.values import number
 from l4agent.diagnostics.base import Check, CheckContext, Finding
-from l4agent.diagnostics.checkkit import catalogs, qualified, truthy
+from l4agent.diagnostics.checkkit import each_catalog, qualified, truthy
 
 INVALID = """
 SELECT n.nspname AS schema_name, ic.relname AS index_name, t.relname AS table_name,
@@ -32,20 +33,24 @@ class InvalidIndex(Check):
     engines = frozenset({"postgresql"})
     title = "Index left invalid by a failed CONCURRENTLY build"
     queries = {"postgresql": {"invalid": INVALID, "count": COUNT}}
+    catalog_statements = frozenset({"invalid", "count"})
     defaults = {}
     max_rows = 1000
 
     def run(self, ctx: CheckContext) -> Iterator[Finding]:
-        for catalog in catalogs(ctx):
-            ctx.examined("indexes", int(ctx.query(self, "count", catalog=catalog)[0]["indexes"]), catalog=catalog)
-            for row in ctx.query(self, "invalid", catalog=catalog):
-                index = f"{row['schema_name']}.{row['index_name']}"
-                yield self.finding(
-                    ctx, "warning", qualified(catalog, row["schema_name"], row["table_name"], row["index_name"]),
-                    f"index {index} on {row['table_name']} is invalid (a failed CONCURRENTLY build): never used by "
-                    "queries, still maintained on every write",
-                    f"DROP INDEX CONCURRENTLY {index}; then fix the cause (e.g. duplicate keys for a UNIQUE index) "
-                    f"and build it again, or REINDEX INDEX CONCURRENTLY {index}",
-                    definition=row["definition"], ready=truthy(row["indisready"]), live=truthy(row["indislive"]),
-                    index_bytes=row["index_bytes"],
-                )
+        yield from each_catalog(self, ctx, lambda catalog: self._catalog(ctx, catalog))
+
+    def _catalog(self, ctx: CheckContext, catalog: str | None) -> Iterator[Finding]:
+        counted = ctx.query(self, "count", catalog=catalog)
+        ctx.examined("indexes", int(number(counted[0]["indexes"])) if counted else 0, catalog=catalog)
+        for row in ctx.query(self, "invalid", catalog=catalog):
+            index = f"{row['schema_name']}.{row['index_name']}"
+            yield self.finding(
+                ctx, "warning", qualified(catalog, row["schema_name"], row["table_name"], row["index_name"]),
+                f"index {index} on {row['table_name']} is invalid (a failed CONCURRENTLY build): never used by "
+                "queries, still maintained on every write",
+                f"DROP INDEX CONCURRENTLY {index}; then fix the cause (e.g. duplicate keys for a UNIQUE index) "
+                f"and build it again, or REINDEX INDEX CONCURRENTLY {index}",
+                definition=row["definition"], ready=truthy(row["indisready"]), live=truthy(row["indislive"]),
+                index_bytes=row["index_bytes"],
+            )

@@ -85,7 +85,10 @@ class ReplicationBroken(Check):
             )
 
     def _postgresql(self, ctx: CheckContext) -> Iterator[Finding]:
-        row = ctx.query(self, "standby")[0]
+        rows = ctx.query(self, "standby")
+        if not rows:
+            return
+        row = rows[0]
         if not truthy(row["in_recovery"]):
             ctx.examined("standbys", 0)  # a primary: its standbys are judged by replication.lag/slot_retention
             return

@@ -46,11 +46,17 @@ def identity(table, column_type, last_value, precision=10, increment=1.0):
             "precision": precision, "last_value": last_value, "increment_value": increment}
 
 
+def online(name):
+    return {"name": name, "state_desc": "ONLINE", "user_access_desc": "MULTI_USER", "is_in_standby": 0,
+            "updateability": "READ_WRITE", "has_access": 1, "is_secondary": 0}
+
+
 def test_mssql_identity_rows():
-    rows = {"identity": [identity("ORDERS", "int", 2_100_000_000.0), identity("ITEMS", "bigint", 5e9, 19),
+    rows = {"catalog_state": [online("workcube_cf"), {**online("erp_old"), "state_desc": "OFFLINE"}],
+            "identity": [identity("ORDERS", "int", 2_100_000_000.0), identity("ITEMS", "bigint", 5e9, 19),
                          identity("TINY", "smallint", 32000.0, 5)]}
-    findings, db = run_mssql("capacity.identity_exhaustion", rows, databases=["workcube_cf"])
+    findings, db = run_mssql("capacity.identity_exhaustion", rows, databases=["erp_old", "workcube_cf"])
     assert [(f.object, f.severity) for f in findings] == [("workcube_cf.dbo.ORDERS.ID", "critical"),
                                                           ("workcube_cf.dbo.TINY.ID", "critical")]
     assert "ALTER TABLE [dbo].[ORDERS] ALTER COLUMN [ID] bigint NOT NULL" in findings[0].recommendation
-    assert [c for _, _, c in db.calls] == ["workcube_cf"]
+    assert [(name, c) for name, _, c in db.calls if name == "identity"] == [("identity", "workcube_cf")]

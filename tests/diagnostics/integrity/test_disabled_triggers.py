@@ -24,9 +24,12 @@ def test_mssql_rows():
                           "internal": 0, "enforces_constraint": 0},
                          {"schema_name": "dbo", "table_name": "ORDER_ROWS", "trigger_name": "FK_ROWS_ORDERS",
                           "internal": 1, "enforces_constraint": 1}],
-            "count": [{"triggers": 120}]}
-    findings, _ = run_mssql(CHECK, rows)
-    assert [(f.object, f.severity) for f in findings] == [("dbo.ORDERS", "warning"), ("dbo.ORDER_ROWS", "critical")]
+            "count": [{"triggers": 120}],
+            "catalog_state": [{"name": "workcube_cf", "state_desc": "ONLINE", "user_access_desc": "MULTI_USER",
+                               "is_in_standby": 0, "updateability": "READ_WRITE", "has_access": 1, "is_secondary": 0}]}
+    findings, _ = run_mssql(CHECK, rows, databases=["workcube_cf"])
+    assert [(f.object, f.severity) for f in findings] == [("workcube_cf.dbo.ORDERS", "warning"),
+                                                          ("workcube_cf.dbo.ORDER_ROWS", "critical")]
     assert "WITH CHECK CHECK CONSTRAINT ALL" in findings[1].recommendation
 
 
