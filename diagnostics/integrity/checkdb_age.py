@@ -18,10 +18,10 @@ CHECKDB = """
 SELECT d.name AS catalog,
        CAST(DATABASEPROPERTYEX(d.name, 'LastGoodCheckDbTime') AS datetime) AS last_good_checkdb,
        CASE WHEN CAST(DATABASEPROPERTYEX(d.name, 'LastGoodCheckDbTime') AS datetime) > '19000101'
-            THEN DATEDIFF(second, CAST(DATABASEPROPERTYEX(d.name, 'LastGoodCheckDbTime') AS datetime), GETDATE())
+            THEN DATEDIFF_BIG(second, CAST(DATABASEPROPERTYEX(d.name, 'LastGoodCheckDbTime') AS datetime), GETDATE())
        END AS checkdb_age_seconds,
        CASE WHEN DATABASEPROPERTYEX(d.name, 'LastGoodCheckDbTime') IS NULL THEN 0 ELSE 1 END AS checkdb_known,
-       DATEDIFF(second, d.create_date, GETDATE()) AS created_age_seconds
+       DATEDIFF_BIG(second, d.create_date, GETDATE()) AS created_age_seconds
 FROM sys.databases AS d
 WHERE d.state = 0
   AND d.name <> N'tempdb'
