@@ -93,6 +93,46 @@ BUILTIN_RULES: dict[str, ThresholdConfig] = {
         ThresholdConfig(name="app-thread-pool", check="app.thread_pool_saturation",
                         summary="app server thread pool saturated"),
         ThresholdConfig(name="app-heap-pressure", check="app.heap_pressure", summary="app server JVM heap full"),
+        # Outage signals (issue 19): replication, wraparound, exhaustion, connections, CHECKDB.
+        ThresholdConfig(
+            name="replica-stopped", metric="l4agent_database_replica_running", direction="below", critical=1.0,
+            for_seconds=120.0, summary="replication thread not running",
+            recommendation="l4agent diagnose --check replication.broken shows the thread's last error; "
+                           "fix it, then START SLAVE."),
+        ThresholdConfig(name="replication-broken", check="replication.broken", summary="replica not replicating"),
+        ThresholdConfig(
+            name="replication-lag", metric="l4agent_database_replication_lag_seconds", warning=300.0,
+            critical=1800.0, for_seconds=300.0, recovery_margin=30.0, summary="replica behind its primary",
+            recommendation="Find what slows the replica (long queries on it, I/O, one big transaction)."),
+        ThresholdConfig(
+            name="slot-retention", metric="l4agent_database_replication_slot_retained_bytes",
+            warning=float(1 << 30), critical=float(10 << 30), for_seconds=600.0,
+            summary="replication slot keeping WAL on disk",
+            recommendation="l4agent diagnose --check replication.slot_retention; drop a slot whose consumer "
+                           "is gone (pg_drop_replication_slot)."),
+        ThresholdConfig(name="slot-inactive", check="replication.slot_retention",
+                        summary="replication slot inactive or retaining WAL"),
+        ThresholdConfig(
+            name="xid-wraparound", metric="l4agent_database_xid_age", warning=500_000_000.0,
+            critical=1_200_000_000.0, for_seconds=600.0, summary="transaction-ID age heading for wraparound",
+            recommendation="l4agent diagnose --check capacity.xid_wraparound names the tables; VACUUM (FREEZE) "
+                           "them and remove what holds the xmin horizon."),
+        ThresholdConfig(
+            name="multixact-wraparound", metric="l4agent_database_multixact_age", warning=500_000_000.0,
+            critical=1_200_000_000.0, for_seconds=600.0, summary="multixact age heading for wraparound",
+            recommendation="l4agent diagnose --check capacity.xid_wraparound names the tables; VACUUM (FREEZE) "
+                           "them."),
+        ThresholdConfig(
+            name="identity-exhaustion", metric="l4agent_database_identity_usage_ratio", warning=0.80,
+            critical=0.95, for_seconds=600.0, recovery_margin=0.01, summary="key counter close to its type's end",
+            recommendation="l4agent diagnose --check capacity.identity_exhaustion gives the column and the "
+                           "ALTER that widens it."),
+        ThresholdConfig(name="connection-saturation", check="config.connections",
+                        summary="connections close to the server's limit"),
+        ThresholdConfig(
+            name="checkdb-age", metric="l4agent_database_last_checkdb_age_seconds", warning=7 * DAY,
+            critical=30 * DAY, for_seconds=3600.0, summary="no clean DBCC CHECKDB recently",
+            recommendation="Schedule DBCC CHECKDB weekly (l4agent diagnose --check integrity.checkdb_age)."),
     )
 }
 

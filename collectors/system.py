@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import psutil
 
+from l4agent.collectors import hostsignals
 from l4agent.collectors.base import Collector
 from l4agent.core.samples import Problem, Sample, counter, gauge
 
@@ -34,7 +35,21 @@ FS_INODES = gauge("l4agent_filesystem_inodes", "Inodes by kind (total, free).")
 FS_INODES_USED_RATIO = gauge("l4agent_filesystem_inodes_used_ratio", "Used inodes as a fraction of all inodes (0-1).")
 DISK_IO_BYTES = counter("l4agent_disk_io_bytes_total", "Bytes read from or written to the block device.")
 DISK_IO_OPS = counter("l4agent_disk_io_operations_total", "Completed read or write operations on the block device.")
-DISK_IO_TIME = counter("l4agent_disk_io_time_seconds_total", "Seconds the device spent doing I/O.")
+DISK_IO_TIME = counter("l4agent_disk_io_time_seconds_total",
+                       "Seconds spent on completed reads or writes (summed over requests): latency = "
+                       "rate(this) / rate(l4agent_disk_io_operations_total).")
+DISK_BUSY = counter("l4agent_disk_busy_seconds_total", "Seconds the device had I/O in flight (utilisation).")
+PRESSURE_STALL = counter("l4agent_pressure_stall_seconds_total",
+                         "Pressure stall (PSI): seconds some or all (kind=full) runnable tasks stalled on the "
+                         "resource (cpu, memory, io).")
+OOM_KILLS = counter("l4agent_oom_kills_total", "Processes killed by the kernel's out-of-memory killer since boot.")
+MAJOR_PAGE_FAULTS = counter("l4agent_major_page_faults_total", "Page faults that needed disk I/O since boot.")
+SYSTEMD_UNIT_ACTIVE = gauge("l4agent_systemd_unit_active",
+                            "1 when the configured systemd unit is active (or reloading), else 0.")
+TIME_SYNC_OFFSET = gauge("l4agent_time_sync_offset_seconds",
+                         "The kernel clock's NTP offset (adjtimex), in seconds.")
+TIME_SYNCHRONIZED = gauge("l4agent_time_synchronized",
+                          "1 when the kernel clock is synchronised by an NTP daemon (adjtimex: STA_UNSYNC clear).")
 FD_ALLOCATED = gauge("l4agent_file_descriptors_allocated", "File handles allocated system-wide.")
 FD_MAX = gauge("l4agent_file_descriptors_max", "System-wide limit of file handles.")
 FD_USED_RATIO = gauge("l4agent_file_descriptors_used_ratio", "Allocated file handles as a fraction of the limit (0-1).")
@@ -64,6 +79,14 @@ class SystemCollector(Collector):
 
     name: str = "os"
     proc_root: str = "/proc"
+    #: ``[agent] units``: systemd units whose state is reported
+    units: tuple[str, ...] = ()
+    #: where systemd's runtime directory is (tests point it elsewhere)
+    systemd_run_dir: str = hostsignals.SYSTEMD_RUN_DIR
+    systemctl: str = "systemctl"
+
+    def __post_init__(self) -> None:
+        self._told_no_systemd = False
 
     def collect(self) -> Iterator[Sample | Problem]:
         yield from self._cpu()
@@ -72,6 +95,8 @@ class SystemCollector(Collector):
         yield from self._disks()
         yield from self._file_descriptors()
         yield from self._processes()
+        yield from self._kernel_signals()
+        yield from self._units()
 
     def _cpu(self) -> Iterator[Sample]:
         for cpu, times in enumerate(psutil.cpu_times(percpu=True)):
@@ -134,9 +159,43 @@ class SystemCollector(Collector):
             yield DISK_IO_BYTES(io.write_bytes, device=device, direction="write")
             yield DISK_IO_OPS(io.read_count, device=device, direction="read")
             yield DISK_IO_OPS(io.write_count, device=device, direction="write")
+            for direction in ("read", "write"):
+                spent = getattr(io, f"{direction}_time", None)
+                if spent is not None:
+                    yield DISK_IO_TIME(spent / 1000.0, device=device, direction=direction)
             busy = getattr(io, "busy_time", None)
             if busy is not None:
-                yield DISK_IO_TIME(busy / 1000.0, device=device)
+                yield DISK_BUSY(busy / 1000.0, device=device)
+
+    def _kernel_signals(self) -> Iterator[Sample]:
+        """PSI, OOM kills and major faults, the clock's sync state: absent sources, no series."""
+        for (resource, kind), seconds in sorted(hostsignals.pressure_stall(f"{self.proc_root}/pressure").items()):
+            yield PRESSURE_STALL(seconds, resource=resource, kind=kind)
+        counters = hostsignals.vmstat(path=f"{self.proc_root}/vmstat")
+        if "oom_kill" in counters:
+            yield OOM_KILLS(counters["oom_kill"])
+        if "pgmajfault" in counters:
+            yield MAJOR_PAGE_FAULTS(counters["pgmajfault"])
+        clock = hostsignals.time_sync()
+        if clock is not None:
+            yield TIME_SYNCHRONIZED(clock["synchronized"])
+            yield TIME_SYNC_OFFSET(clock["offset_seconds"])
+
+    def _units(self) -> Iterator[Sample | Problem]:
+        """``[agent] units``; without systemd as PID 1, no series and one error entry (first round only)."""
+        if not self.units:
+            return
+        states = hostsignals.systemd_units_active(self.units, systemctl=self.systemctl,
+                                                  run_dir=self.systemd_run_dir)
+        if states is None:
+            if not self._told_no_systemd:
+                self._told_no_systemd = True
+                yield Problem(f"systemd units: systemd is not running as init here ({self.systemd_run_dir} "
+                              "missing or systemctl failed); the state of units "
+                              f"{', '.join(self.units)} is not reported")
+            return
+        for unit, active in states.items():
+            yield SYSTEMD_UNIT_ACTIVE(active, unit=unit)
 
     def _file_descriptors(self) -> Iterator[Sample | Problem]:
         try:
@@ -198,4 +257,4 @@ def count_processes(proc_root: str = "/proc") -> tuple[dict[str, int], int]:
 
 
 def from_config(config) -> list[Collector]:
-    return [SystemCollector(timeout=config.agent.collector_timeout)]
+    return [SystemCollector(timeout=config.agent.collector_timeout, units=config.agent.units)]

@@ -83,6 +83,8 @@ class AgentConfig:
     environment: str = "production"
     hostname: str | None = None
     dashboard_url: str | None = None
+    #: systemd units whose state the os collector reports (l4agent_systemd_unit_active{unit})
+    units: tuple[str, ...] = ()
     web: WebConfig = field(default_factory=WebConfig)
 
     @property
@@ -506,10 +508,24 @@ def _read_agent(problems: Problems, root: TableReader) -> AgentConfig:
         environment=t.str("environment", defaults.environment, choices=ENVIRONMENTS),
         hostname=t.str("hostname"),
         dashboard_url=t.str("dashboard_url"),
+        units=_unit_names(problems, t),
         web=web,
     )
     t.done()
     return agent
+
+
+_UNIT_NAME = re.compile(r"^[A-Za-z0-9:_.\\@-]{1,256}$")
+
+
+def _unit_names(problems: Problems, t: TableReader) -> tuple[str, ...]:
+    """``[agent] units``: systemd unit names ("tomcat10", "mariadb.service")."""
+    units = t.str_list("units")
+    for unit in units:
+        if not _UNIT_NAME.match(unit) or unit.startswith("-"):
+            problems.add(t.key("units"), f"{unit!r} is not a systemd unit name")
+            return ()
+    return tuple(dict.fromkeys(units))
 
 
 def read_database(problems: Problems, t: TableReader) -> DatabaseConfig:

@@ -354,6 +354,13 @@ class Connection:
         """``identifier`` quoted by the engine's own rules (never concatenate a raw name)."""
         return self.engine.quote(identifier)
 
+    def release(self, catalog: str) -> None:
+        """Close the connection opened for ``catalog`` (PostgreSQL's one per catalog), so a pass
+        over many catalogs does not hold a session in each; other engines keep their one."""
+        if self.engine.reconnect_per_catalog and catalog is not None:
+            with self._lock:
+                self._drop(catalog)
+
     def _drop(self, catalog: str | None) -> None:
         key = catalog if self.engine.reconnect_per_catalog else None
         handle = self._handles.pop(key, None)

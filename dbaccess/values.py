@@ -14,3 +14,10 @@ def number(value: Any, default: float | None = 0.0) -> float | None:
         return float(value)
     except (TypeError, ValueError):
         return default
+
+
+def truthy(value: Any) -> bool:
+    """A flag from any driver: bool, 0/1, "0"/"1", "t"/"f", "YES"/"NO"."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "t", "true", "y", "yes", "on")
+    return bool(value)

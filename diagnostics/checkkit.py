@@ -9,6 +9,7 @@ from typing import Any
 
 from l4agent.core.durations import DurationError, format_duration, parse_duration
 from l4agent.dbaccess.connection import DatabaseError
+from l4agent.dbaccess.values import truthy  # noqa: F401 - re-exported for the checks
 from l4agent.diagnostics.base import Check, CheckContext, Finding
 from l4agent.diagnostics.coverage import NotExamined
 
@@ -164,12 +165,6 @@ def seconds_option(check: Check, ctx: CheckContext, name: str) -> float:
     except DurationError as exc:
         raise ValueError(f"diagnostics.{check.id}.{name}: {exc}") from None
 
-
-def truthy(value: Any) -> bool:
-    """A flag from any driver: bool, 0/1, "0"/"1", "t"/"f", "YES"/"NO"."""
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "t", "true", "y", "yes", "on")
-    return bool(value)
 
 
 def age(seconds: float | None) -> str:

@@ -72,6 +72,21 @@ CHECK_MODULES: list[str] = [
     "l4agent.diagnostics.caching.planning_time",
     "l4agent.diagnostics.caching.server_caches",
     "l4agent.diagnostics.lifecycle.end_of_support",
+    "l4agent.diagnostics.backup.no_point_in_time",
+    "l4agent.diagnostics.capacity.xid_wraparound",
+    "l4agent.diagnostics.capacity.identity_exhaustion",
+    "l4agent.diagnostics.replication.broken",
+    "l4agent.diagnostics.replication.lag",
+    "l4agent.diagnostics.replication.slot_retention",
+    "l4agent.diagnostics.config.memory",
+    "l4agent.diagnostics.config.table_cache",
+    "l4agent.diagnostics.config.connections",
+    "l4agent.diagnostics.config.tmp_on_disk",
+    "l4agent.diagnostics.config.database_options",
+    "l4agent.diagnostics.integrity.checkdb_age",
+    "l4agent.diagnostics.integrity.invalid_index",
+    "l4agent.diagnostics.integrity.disabled_triggers",
+    "l4agent.diagnostics.integrity.mixed_engines",
 ]
 
 

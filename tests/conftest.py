@@ -18,6 +18,7 @@ import pytest
 pytest_plugins = [
     "tests.support.leakcheck",
     "tests.support.db_fixtures",
+    "tests.support.replica_fixtures",
     "tests.support.ssh_fixtures",
     "tests.support.peer_fixtures",
     "tests.support.tomcat_fixtures",

@@ -167,7 +167,7 @@ def test_mariadb_monitor_reads_performance_schema_but_cannot_write(
         with contextlib.closing(agent_connect(mariadb_server)) as monitor:
             grants = sorted(row[0] for row in query(monitor, "SHOW GRANTS"))
             assert grants == [
-                "GRANT PROCESS ON *.* TO `l4monitor`@`127.0.0.1` IDENTIFIED BY PASSWORD '*"
+                "GRANT PROCESS, SLAVE MONITOR ON *.* TO `l4monitor`@`127.0.0.1` IDENTIFIED BY PASSWORD '*"
                 + grants[0].split("'*")[1],
                 "GRANT SELECT ON `mysql`.`innodb_table_stats` TO `l4monitor`@`127.0.0.1`",
                 "GRANT SELECT ON `performance_schema`.* TO `l4monitor`@`127.0.0.1`",

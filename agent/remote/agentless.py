@@ -32,6 +32,8 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("df", "$T df -Pk"),
     ("dfi", "$T df -Pi"),
     ("diskstats", "cat /proc/diskstats"),
+    ("pressure", "grep -H . /proc/pressure/cpu /proc/pressure/memory /proc/pressure/io"),
+    ("vmstat", "grep -E '^(oom_kill|pgmajfault) ' /proc/vmstat"),
     ("file_nr", "cat /proc/sys/fs/file-nr"),
     ("procs", "cat /proc/[0-9]*/stat"),
     ("net_dev", "cat /proc/net/dev"),
@@ -170,6 +172,8 @@ class RemoteOsCollector(_FactsCollector):
         yield "memory", lambda: procfs.memory_samples(f.text("meminfo"))
         yield "filesystems", lambda: procfs.filesystem_samples(f.text("mounts"), f.text("df"), f.text("dfi"))
         yield "disks", lambda: procfs.disk_samples(f.text("diskstats"))
+        yield "pressure", lambda: procfs.pressure_samples(f.text("pressure"))
+        yield "vmstat", lambda: procfs.vmstat_samples(f.text("vmstat"))
         yield "file descriptors", lambda: procfs.file_descriptor_samples(f.text("file_nr"))
         yield "processes", lambda: procfs.process_samples(f.text("procs"))
 

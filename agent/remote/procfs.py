@@ -216,9 +216,9 @@ def disk_samples(diskstats: str) -> list[Sample]:
     for number, line in enumerate(_lines_or_error(diskstats, "/proc/diskstats"), 1):
         fields = line.split()
         if len(fields) == 14 or len(fields) >= 18:
-            name, columns = fields[2], (3, 5, 7, 9, 12)
-        elif len(fields) == 7:  # an old-style partition line: no busy time
-            name, columns = fields[2], (3, 4, 5, 6, None)
+            name, columns, times = fields[2], (3, 5, 7, 9, 12), (6, 10)
+        elif len(fields) == 7:  # an old-style partition line: no busy time, no read/write time
+            name, columns, times = fields[2], (3, 4, 5, 6, None), None
         else:
             continue
         if os_._SKIP_DISK.match(name) or name in seen:
@@ -227,14 +227,46 @@ def disk_samples(diskstats: str) -> list[Sample]:
         here = f"/proc/diskstats line {number}"
         reads, read_sectors, writes, write_sectors = (_int(fields[c], here) for c in columns[:4])
         busy_ms = _int(fields[columns[4]], here) if columns[4] is not None else 0
+        read_ms, write_ms = (_int(fields[c], here) for c in times) if times else (0, 0)
         device = label(name)
         samples += [
             os_.DISK_IO_BYTES(read_sectors * DISK_SECTOR_BYTES, device=device, direction="read"),
             os_.DISK_IO_BYTES(write_sectors * DISK_SECTOR_BYTES, device=device, direction="write"),
             os_.DISK_IO_OPS(reads, device=device, direction="read"),
             os_.DISK_IO_OPS(writes, device=device, direction="write"),
-            os_.DISK_IO_TIME(busy_ms / 1000.0, device=device),
+            os_.DISK_IO_TIME(read_ms / 1000.0, device=device, direction="read"),
+            os_.DISK_IO_TIME(write_ms / 1000.0, device=device, direction="write"),
+            os_.DISK_BUSY(busy_ms / 1000.0, device=device),
         ]
+    return _finite(samples)
+
+
+def pressure_samples(pressure: str) -> list[Sample]:
+    """``grep -H . /proc/pressure/{cpu,memory,io}``: "FILE:some avg10=.. total=MICROSECONDS" lines.
+    No lines (a kernel without PSI) is no series, as locally."""
+    samples: list[Sample] = []
+    for line in pressure.splitlines():
+        path, _, rest = line.partition(":")
+        resource = path.rsplit("/", 1)[-1]
+        fields = rest.split()
+        if resource not in ("cpu", "memory", "io") or not fields or fields[0] not in ("some", "full"):
+            continue
+        for item in fields[1:]:
+            if item.startswith("total="):
+                samples.append(os_.PRESSURE_STALL(_int(item[6:], f"/proc/pressure/{resource}") / 1e6,
+                                                  resource=resource, kind=fields[0]))
+    return _finite(samples)
+
+
+def vmstat_samples(vmstat: str) -> list[Sample]:
+    """/proc/vmstat's oom_kill and pgmajfault counters (absent on old kernels: no series)."""
+    samples: list[Sample] = []
+    for line in vmstat.splitlines():
+        name, _, value = line.partition(" ")
+        if name == "oom_kill":
+            samples.append(os_.OOM_KILLS(_int(value.strip(), "/proc/vmstat oom_kill")))
+        elif name == "pgmajfault":
+            samples.append(os_.MAJOR_PAGE_FAULTS(_int(value.strip(), "/proc/vmstat pgmajfault")))
     return _finite(samples)
 
 

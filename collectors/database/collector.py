@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from l4agent.collectors.base import Collector
 from l4agent.collectors.database import metrics, mssql, mysql, postgresql
 from l4agent.collectors.database.backup_files import newest_file
-from l4agent.collectors.database.steps import Step, StepContext
+from l4agent.collectors.database.steps import MAX_CATALOGS, Step, StepContext
 from l4agent.core.config import Config, DatabaseConfig
 from l4agent.core.samples import Problem, Sample
 from l4agent.dbaccess.connection import Connection, DatabaseError, connect
@@ -82,6 +82,7 @@ class DatabaseCollector(Collector):
         self._cache: dict[str, tuple[float, list]] = {}  # step name -> (read at, rows)
         self._dir_cache: dict[str, tuple[float, object]] = {}  # folder -> (scanned at, BackupFile|None)
         self._hung: tuple[threading.Thread, float] | None = None  # abandoned worker, since when
+        self._facts: dict = {}  # what this round's steps learned so far (catalogs for per-catalog steps)
 
     # -- the round ---------------------------------------------------------------------------
 
@@ -123,6 +124,7 @@ class DatabaseCollector(Collector):
         try:
             db = self._connection()
             facts: dict = {}
+            self._facts = facts
             for step in self.steps:
                 if step.applies is not None and not step.applies(facts):
                     continue
@@ -170,11 +172,36 @@ class DatabaseCollector(Collector):
         now = time.monotonic()
         if cached is not None and now - cached[0] < step.refresh:
             return cached[1], now - cached[0]
-        # Collector steps read server-wide views: SQL Server runs them in master, explicitly.
-        rows = db.query(step.sql, max_rows=step.max_rows, catalog=getattr(db, "server_catalog", None))
+        if step.per_catalog:
+            rows = self._catalog_rows(db, step)
+        else:
+            # Collector steps read server-wide views: SQL Server runs them in master, explicitly.
+            rows = db.query(step.sql, max_rows=step.max_rows, catalog=getattr(db, "server_catalog", None))
         if step.refresh:
             self._cache[step.name] = (now, rows)
         return rows, 0.0
+
+    def _catalog_rows(self, db: Connection, step: Step) -> list:
+        """``step`` run in each catalog; a catalog that fails is skipped (its error raised only
+        when every catalog failed). PostgreSQL's per-catalog connections are closed after use."""
+        catalogs = list(self._facts.get("catalogs") or [])
+        if self.database.databases:
+            catalogs = [c for c in catalogs if c in self.database.databases]
+        rows: list = []
+        failure: DatabaseError | None = None
+        for catalog in catalogs[:MAX_CATALOGS]:
+            try:
+                for row in db.query(step.sql, catalog=catalog, max_rows=step.max_rows):
+                    rows.append({**row, "catalog": catalog})
+            except DatabaseError as error:
+                if error.kind in CONNECTION_LOST:
+                    raise
+                failure = error
+            finally:
+                db.release(catalog)
+        if failure is not None and not rows:
+            raise failure
+        return rows
 
     def _step_message(self, step: Step, error: DatabaseError) -> str:
         prefix = f"database {self.target!r}: "

@@ -47,3 +47,43 @@ BACKUP_PREFERRED_REPLICA = gauge("l4agent_backup_preferred_replica",
                                  "replica (backup ages are reported there only).")
 ARCHIVE_FAILURES = counter("l4agent_backup_archive_failures_total",
                            "Failed WAL archive attempts since the statistics were reset.")
+
+# -- outage signals (issue 19): per target, catalog, slot or thread, never per table ----------
+XID_AGE = gauge("l4agent_database_xid_age",
+                "PostgreSQL: age in transactions of the catalog's oldest unfrozen XID (datfrozenxid); "
+                "wraparound shutdown at 2^31, autovacuum forced at autovacuum_freeze_max_age.")
+MULTIXACT_AGE = gauge("l4agent_database_multixact_age",
+                      "PostgreSQL: age of the catalog's oldest multixact ID (datminmxid).")
+SLOT_RETAINED_BYTES = gauge("l4agent_database_replication_slot_retained_bytes",
+                            "PostgreSQL: WAL bytes a replication slot keeps on disk (current LSN - restart_lsn).")
+SLOT_ACTIVE = gauge("l4agent_database_replication_slot_active",
+                    "PostgreSQL: 1 when a consumer is connected to the replication slot.")
+TEMP_BYTES = counter("l4agent_database_temp_bytes_total",
+                     "PostgreSQL: bytes written to temporary files by queries (work_mem spills).")
+CHECKPOINTS = counter("l4agent_database_checkpoints_total",
+                      "PostgreSQL: checkpoints by kind (timed by checkpoint_timeout, requested by WAL volume "
+                      "or a command).")
+WAL_BYTES = counter("l4agent_database_wal_bytes_total", "PostgreSQL: write-ahead log generated, in bytes.")
+REPLICA_RUNNING = gauge("l4agent_database_replica_running",
+                        "MariaDB replica: 1 when the replication thread (io, sql) runs, 0 when stopped or "
+                        "still connecting; present while the server is configured as a replica.")
+REPLICA_LAST_ERROR = gauge("l4agent_database_replica_last_error_info",
+                           "MariaDB replica: the thread's last error number (errno label, 0 = none); always 1.")
+SLOW_QUERIES = counter("l4agent_database_slow_queries_total",
+                       "MariaDB: statements that took longer than long_query_time.")
+TMP_TABLES = counter("l4agent_database_tmp_tables_total", "MariaDB: internal temporary tables created.")
+TMP_DISK_TABLES = counter("l4agent_database_tmp_disk_tables_total",
+                          "MariaDB: internal temporary tables created on disk (too big for tmp_table_size).")
+INNODB_HISTORY_LENGTH = gauge("l4agent_database_innodb_history_length",
+                              "MariaDB: undo log records not yet purged (grows behind long transactions).")
+CONNECTIONS_MAX_USED = gauge("l4agent_database_connections_max_used",
+                             "The most connections open at once since the server started.")
+LAST_CHECKDB_AGE = gauge("l4agent_database_last_checkdb_age_seconds",
+                         "SQL Server: seconds since the last DBCC CHECKDB without errors (since the catalog "
+                         "was created when it never ran).")
+LOG_REUSE_WAIT = gauge("l4agent_database_log_reuse_wait",
+                       "SQL Server: 1 for what the transaction log waits on before it can be reused "
+                       "(log_reuse_wait_desc, lower case).")
+IDENTITY_USAGE_RATIO = gauge("l4agent_database_identity_usage_ratio",
+                             "The fullest sequence / auto_increment / identity of the catalog against its "
+                             "column type's maximum (0..1).")

@@ -178,6 +178,38 @@ JOIN sys.dm_hadr_database_replica_states AS primary_state
 WHERE drs.is_primary_replica = 0
 """
 
+# Per online catalog: what the log waits on before it can be reused, and the last CHECKDB that
+# found no error. LastGoodCheckDbTime exists since 2016 SP2 (NULL before); 1900-01-01 means
+# never. checkdb_known = 0 where the server cannot say (DBCC DBINFO would be needed there).
+DATABASE_STATE = """
+SELECT d.name AS catalog,
+       d.log_reuse_wait_desc,
+       CASE WHEN CAST(DATABASEPROPERTYEX(d.name, 'LastGoodCheckDbTime') AS datetime) > '19000101'
+            THEN DATEDIFF_BIG(second, CAST(DATABASEPROPERTYEX(d.name, 'LastGoodCheckDbTime') AS datetime), GETDATE())
+       END AS checkdb_age_seconds,
+       CASE WHEN DATABASEPROPERTYEX(d.name, 'LastGoodCheckDbTime') IS NULL THEN 0 ELSE 1 END AS checkdb_known,
+       DATEDIFF_BIG(second, d.create_date, GETDATE()) AS created_age_seconds
+FROM sys.databases AS d
+WHERE d.state = 0
+  AND d.name <> N'tempdb'
+ORDER BY d.name
+"""
+
+# Per catalog: the fullest IDENTITY column against its type's maximum (decimal/numeric:
+# 10^precision - 1); objects shipped by Microsoft left out.
+IDENTITY_USAGE = """
+SELECT MAX(CAST(ic.last_value AS float) /
+           CASE TYPE_NAME(ic.system_type_id)
+             WHEN 'tinyint' THEN 255 WHEN 'smallint' THEN 32767 WHEN 'int' THEN 2147483647
+             WHEN 'bigint' THEN 9223372036854775807
+             ELSE POWER(CAST(10 AS float), ic.precision) - 1
+           END) AS usage_ratio,
+       COUNT(*) AS columns
+FROM sys.identity_columns AS ic
+JOIN sys.objects AS o ON o.object_id = ic.object_id
+WHERE o.is_ms_shipped = 0
+"""
+
 BACKUP_TYPES = {"D": "full", "I": "diff", "L": "log"}
 
 
@@ -295,6 +327,29 @@ def availability_group_samples(rows: Rows, ctx: StepContext) -> Iterator[Sample]
         yield metrics.REPLICATION_LAG_BYTES(number(row["lag_bytes"]), **labels)
 
 
+def database_state_samples(rows: Rows, ctx: StepContext) -> Iterator[Sample]:
+    ctx.facts["catalogs"] = [str(row["catalog"]) for row in rows]
+    for row in rows:
+        labels = {"database": ctx.database, "catalog": str(row["catalog"])}
+        reason = str(row.get("log_reuse_wait_desc") or "").strip().lower()
+        if reason:
+            yield metrics.LOG_REUSE_WAIT(1, **labels, reason=reason)
+        if not number(row.get("checkdb_known"), None):
+            continue
+        age = number(row.get("checkdb_age_seconds"), None)
+        if age is None:  # never checked: unchecked since the catalog was created
+            age = number(row.get("created_age_seconds"), None)
+        if age is not None:
+            yield metrics.LAST_CHECKDB_AGE(max(0.0, age + ctx.elapsed), **labels)
+
+
+def identity_samples(rows: Rows, ctx: StepContext) -> Iterator[Sample]:
+    for row in rows:
+        if number(row.get("columns")) and row.get("usage_ratio") is not None:
+            yield metrics.IDENTITY_USAGE_RATIO(round(number(row["usage_ratio"]), 9), database=ctx.database,
+                                               catalog=str(row["catalog"]))
+
+
 STEPS = (
     Step("server", SERVER, server_samples),
     Step("connections", CONNECTIONS, connections_samples),
@@ -306,4 +361,6 @@ STEPS = (
          applies=lambda facts: bool(facts.get("hadr_enabled"))),
     Step("backups", BACKUP_HISTORY, backup_samples, refresh=300.0, max_rows=20000),
     Step("availability groups", AVAILABILITY_GROUP_LAG, availability_group_samples, max_rows=1000),
+    Step("database state", DATABASE_STATE, database_state_samples, max_rows=4000),
+    Step("identity usage", IDENTITY_USAGE, identity_samples, refresh=900.0, per_catalog=True),
 )

@@ -17,11 +17,12 @@ from l4agent.collectors.database.steps import (
     longest_transaction_sample,
     session_samples,
 )
-from l4agent.core.samples import Sample
-from l4agent.dbaccess.values import number
+from l4agent.core.samples import Problem, Sample
+from l4agent.dbaccess.values import number, truthy
 
 SERVER = """
 SELECT current_setting('server_version') AS version,
+       current_setting('server_version_num')::int AS version_num,
        current_setting('max_connections')::int AS max_connections,
        (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend') AS connections
 """
@@ -92,6 +93,7 @@ FROM pg_stat_archiver
 
 def server_samples(rows: Rows, ctx: StepContext) -> Iterator[Sample]:
     row = rows[0]
+    ctx.facts["version_num"] = int(number(row.get("version_num")))
     yield metrics.INFO(1, database=ctx.database, engine=ctx.engine, version=str(row["version"]))
     yield metrics.CONNECTIONS(number(row["connections"]), database=ctx.database)
     yield metrics.CONNECTIONS_MAX(number(row["max_connections"]), database=ctx.database)
@@ -115,6 +117,7 @@ def statistics_samples(rows: Rows, ctx: StepContext) -> Iterator[Sample]:
 
 
 def size_samples(rows: Rows, ctx: StepContext) -> Iterator[Sample]:
+    ctx.facts["catalogs"] = [str(row["catalog"]) for row in rows]
     for row in rows:
         yield metrics.SIZE(number(row["size_bytes"]), database=ctx.database, catalog=row["catalog"],
                            kind="data")
@@ -139,6 +142,148 @@ def archiver_samples(rows: Rows, ctx: StepContext) -> Iterator[Sample]:
                                  catalog=metrics.ALL_CATALOGS, type="wal_archive")
 
 
+# -- outage signals ------------------------------------------------------------------------
+
+# Every catalog, template0 too (it ages like the others; autovacuum freezes it).
+XID_AGE = """
+SELECT datname AS catalog,
+       age(datfrozenxid) AS xid_age,
+       mxid_age(datminmxid) AS multixact_age
+FROM pg_database
+ORDER BY datname
+"""
+
+# On a standby pg_current_wal_lsn() raises: the received position stands in for it there.
+# retained_bytes is NULL for a slot that never reserved WAL (restart_lsn NULL).
+REPLICATION_SLOTS = """
+SELECT slot_name, slot_type, database, active,
+       pg_wal_lsn_diff(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_receive_lsn()
+                            ELSE pg_current_wal_lsn() END,
+                       restart_lsn)::bigint AS retained_bytes,
+       wal_status,
+       age(xmin) AS xmin_age,
+       age(catalog_xmin) AS catalog_xmin_age
+FROM pg_replication_slots
+ORDER BY slot_name
+"""
+
+TEMP_BYTES = """
+SELECT coalesce(sum(temp_bytes), 0) AS temp_bytes
+FROM pg_stat_database
+"""
+
+# PostgreSQL 17 moved the checkpoint counters to pg_stat_checkpointer.
+CHECKPOINTS = """
+SELECT checkpoints_timed AS timed, checkpoints_req AS requested
+FROM pg_stat_bgwriter
+"""
+
+CHECKPOINTS_17 = """
+SELECT num_timed AS timed, num_requested AS requested
+FROM pg_stat_checkpointer
+"""
+
+# pg_stat_wal exists since PostgreSQL 14.
+WAL_BYTES = """
+SELECT wal_bytes::bigint AS wal_bytes
+FROM pg_stat_wal
+"""
+
+# Per catalog (sequences live in a database): every sequence with the limit it really has, the
+# smaller of its own maximum and the maximum of the column it feeds (a bigint sequence behind
+# an int4 key fails at 2^31-1). last_value is NULL without SELECT or USAGE on the sequence, and
+# for a sequence never used. Descending sequences count against their minimum.
+SEQUENCES = """
+WITH s AS (
+  SELECT ps.schemaname, ps.sequencename, ps.data_type::text AS sequence_type,
+         ps.last_value, ps.min_value, ps.max_value, ps.increment_by, ps.cycle,
+         has_sequence_privilege(c.oid, 'SELECT') OR has_sequence_privilege(c.oid, 'USAGE') AS readable,
+         d.refobjid::regclass::text AS table_name, tn.nspname AS table_schema, tc.relname AS table_relname,
+         a.attname AS column_name,
+         format_type(a.atttypid, NULL) AS column_type,
+         CASE a.atttypid WHEN 'int2'::regtype THEN 32767
+                         WHEN 'int4'::regtype THEN 2147483647
+                         ELSE 9223372036854775807 END AS column_max
+  FROM pg_sequences ps
+  JOIN pg_class c ON c.relname = ps.sequencename
+                 AND c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = ps.schemaname)
+  LEFT JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                       AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
+  LEFT JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+  LEFT JOIN pg_class tc ON tc.oid = d.refobjid
+  LEFT JOIN pg_namespace tn ON tn.oid = tc.relnamespace
+)
+SELECT schemaname, sequencename, sequence_type, table_name, table_schema, table_relname, column_name, column_type,
+       cycle, readable,
+       last_value, increment_by,
+       CASE WHEN increment_by > 0 THEN least(max_value, column_max)
+            ELSE greatest(min_value, -column_max - 1) END AS effective_limit,
+       CASE WHEN last_value IS NULL THEN NULL
+            WHEN increment_by > 0 THEN last_value::numeric / least(max_value, column_max)
+            ELSE last_value::numeric / greatest(min_value, -column_max - 1) END::float8 AS usage_ratio
+FROM s
+ORDER BY usage_ratio DESC NULLS LAST, schemaname, sequencename
+"""
+
+# The collector's per-catalog summary of SEQUENCES: the fullest one, and how many it could not read.
+IDENTITY_USAGE = (  # a constant built from constants
+    "SELECT max(usage_ratio) AS usage_ratio, count(*) AS sequences,\n"  # nosec B608
+    "       count(*) FILTER (WHERE NOT readable) AS unreadable\n"
+    "FROM (" + SEQUENCES.strip() + ") AS q\n"
+)
+
+
+def xid_samples(rows: Rows, ctx: StepContext) -> Iterator[Sample]:
+    for row in rows:
+        labels = {"database": ctx.database, "catalog": str(row["catalog"])}
+        yield metrics.XID_AGE(number(row["xid_age"]), **labels)
+        yield metrics.MULTIXACT_AGE(number(row["multixact_age"]), **labels)
+
+
+def slot_samples(rows: Rows, ctx: StepContext) -> Iterator[Sample]:
+    for row in rows:
+        labels = {"database": ctx.database, "slot": str(row["slot_name"])}
+        yield metrics.SLOT_ACTIVE(1.0 if truthy(row["active"]) else 0.0, **labels)
+        retained = number(row["retained_bytes"], None)
+        if retained is not None:
+            yield metrics.SLOT_RETAINED_BYTES(max(0.0, retained), **labels)
+
+
+def temp_samples(rows: Rows, ctx: StepContext) -> Iterator[Sample]:
+    yield metrics.TEMP_BYTES(number(rows[0]["temp_bytes"]), database=ctx.database)
+
+
+def checkpoint_samples(rows: Rows, ctx: StepContext) -> Iterator[Sample]:
+    for kind in ("timed", "requested"):
+        yield metrics.CHECKPOINTS(number(rows[0][kind]), database=ctx.database, kind=kind)
+
+
+def wal_samples(rows: Rows, ctx: StepContext) -> Iterator[Sample]:
+    yield metrics.WAL_BYTES(number(rows[0]["wal_bytes"]), database=ctx.database)
+
+
+def identity_samples(rows: Rows, ctx: StepContext) -> Iterator[Sample | Problem]:
+    """One row per catalog (the collector adds ``catalog``)."""
+    for row in rows:
+        catalog = str(row["catalog"])
+        if number(row["sequences"]) == 0:
+            continue
+        yield metrics.IDENTITY_USAGE_RATIO(round(number(row["usage_ratio"]), 9), database=ctx.database,
+                                           catalog=catalog)
+        unreadable = int(number(row["unreadable"]))
+        if unreadable:
+            yield Problem(f"database {ctx.database!r}: identity usage: {unreadable} sequence(s) in catalog "
+                          f"{catalog!r} not readable (GRANT SELECT ON ALL SEQUENCES IN SCHEMA ... TO the "
+                          "monitor role); the ratio leaves them out")
+
+
+def _version_at_least(version: int, below: int | None = None):
+    def applies(facts: dict) -> bool:
+        have = facts.get("version_num", 0)
+        return have >= version and (below is None or have < below)
+    return applies
+
+
 STEPS = (
     Step("server", SERVER, server_samples),
     Step("sessions", SESSIONS, sessions_samples),
@@ -146,4 +291,11 @@ STEPS = (
     Step("sizes", CATALOG_SIZES, size_samples, refresh=300.0, max_rows=2000),
     Step("replication", REPLICATION, replication_samples, max_rows=100),
     Step("wal archive", WAL_ARCHIVER, archiver_samples),
+    Step("xid age", XID_AGE, xid_samples, max_rows=2000),
+    Step("replication slots", REPLICATION_SLOTS, slot_samples, max_rows=200),
+    Step("temp bytes", TEMP_BYTES, temp_samples),
+    Step("checkpoints", CHECKPOINTS, checkpoint_samples, applies=_version_at_least(0, 170000)),
+    Step("checkpoints", CHECKPOINTS_17, checkpoint_samples, applies=_version_at_least(170000)),
+    Step("wal", WAL_BYTES, wal_samples, applies=_version_at_least(140000)),
+    Step("identity usage", IDENTITY_USAGE, identity_samples, refresh=900.0, per_catalog=True),
 )

@@ -46,6 +46,12 @@ class Step:
     max_rows: int | None = None
     #: run only when this returns True for the facts gathered so far
     applies: Callable[[dict[str, Any]], bool] | None = None
+    #: run once in each catalog the earlier steps found (``facts["catalogs"]``, narrowed to the
+    #: target's ``databases`` when set); every row gets a ``catalog`` key
+    per_catalog: bool = False
+
+
+MAX_CATALOGS = 500  # per-catalog steps look at no more catalogs than this per round
 
 
 SESSION_STATES = ("active", "idle", "idle_in_transaction", "other")

@@ -13,7 +13,8 @@ from tests.diagnostics.checkrun import PASSWORD_ENV
 from tests.e2e.serve_process import ServeProcess, http_get
 from tests.support.promtools import promtool_check_metrics
 
-QUIET = {family: {"enabled": False} for family in ("perf", "schema", "security", "capacity", "app", "caching")}
+QUIET = {family: {"enabled": False} for family in ("perf", "schema", "security", "capacity", "app", "caching",
+                                                    "replication", "config", "integrity", "backup.no_point_in_time")}
 
 
 def _series(body: str, check: str, target: str) -> list[str]:

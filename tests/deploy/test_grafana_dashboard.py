@@ -120,3 +120,18 @@ def test_expressions_name_only_exported_metrics(model):
     for metric in ("l4agent_filesystem_used_ratio", "l4agent_database_up", "l4agent_backup_age_seconds",
                    "l4agent_appserver_up", "l4agent_diagnostic_findings", "l4agent_work_records_open"):
         assert metric in named
+
+
+def test_outage_signals_have_panels(model):
+    named = set()
+    for _, expr in expressions(model):
+        named |= promql_metric_names(substitute(expr))
+    assert {"l4agent_disk_io_time_seconds_total", "l4agent_pressure_stall_seconds_total", "l4agent_oom_kills_total",
+            "l4agent_major_page_faults_total", "l4agent_systemd_unit_active", "l4agent_time_synchronized",
+            "l4agent_time_sync_offset_seconds", "l4agent_database_replica_running",
+            "l4agent_database_replication_lag_seconds", "l4agent_database_replication_slot_retained_bytes",
+            "l4agent_database_xid_age", "l4agent_database_multixact_age", "l4agent_database_identity_usage_ratio",
+            "l4agent_database_connections_max", "l4agent_database_temp_bytes_total",
+            "l4agent_database_tmp_disk_tables_total", "l4agent_database_slow_queries_total",
+            "l4agent_database_innodb_history_length", "l4agent_database_checkpoints_total",
+            "l4agent_database_wal_bytes_total", "l4agent_database_last_checkdb_age_seconds"} <= named

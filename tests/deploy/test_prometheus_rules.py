@@ -131,3 +131,12 @@ def test_promql_metric_name_extraction():
         "l4agent_cpu_seconds_total"}
     assert promql_metric_names('absent(up{job="l4agent"}) or vector(0)') == {"up"}
     assert promql_metric_names("max by (a) (foo) > bool 2 * 86400 unless on(a) bar") == {"foo", "bar"}
+
+
+def test_outage_signal_alerts_exist_and_are_unit_tested():
+    alerts = {a["alert"] for a in parse_rules(RULES.read_text())}
+    assert {"L4agentReplicaStopped", "L4agentReplicationLag", "L4agentReplicationSlotRetention",
+            "L4agentXidWraparound", "L4agentIdentityExhaustion", "L4agentConnectionsSaturated",
+            "L4agentCheckdbOld"} <= alerts
+    tested = set(re.findall(r"alertname: (\w+)", RULE_TESTS.read_text()))
+    assert {"L4agentReplicaStopped", "L4agentIdentityExhaustion"} <= tested

@@ -15,12 +15,13 @@ CHECKS = [c for c in all_checks() if c.id.startswith(FAMILIES)]
 TSQL = [(c.id, name, sql) for c in CHECKS for name, sql in c.queries.get("mssql", {}).items()]
 
 
-def test_all_seventeen_checks_are_registered():
+def test_all_perf_and_backup_checks_are_registered():
     assert {c.id for c in CHECKS} == {
         "perf.top_query", "perf.missing_index", "perf.index_fragmentation", "perf.table_bloat", "perf.blocking",
         "perf.long_running", "perf.cache_hit_ratio", "perf.stale_statistics", "perf.unused_index", "perf.wait_stats",
         "backup.never", "backup.stale", "backup.no_log_backup", "backup.archive_failing", "backup.no_checksum",
-        "backup.dir_stale", "backup.same_volume"}
+        "backup.dir_stale", "backup.same_volume",
+        "backup.no_point_in_time"}
 
 
 @pytest.mark.parametrize(("check_id", "name", "sql"), TSQL, ids=[f"{c}:{n}" for c, n, _ in TSQL])

@@ -606,6 +606,8 @@ class MariaDbServer(DbServer):
             statements += [
                 f"CREATE USER {account} IDENTIFIED BY PASSWORD '{monitor}'",
                 f"GRANT PROCESS ON *.* TO {account}",
+                # replica state (SHOW ALL SLAVES STATUS), MariaDB 10.5.9+: docs/signals.md
+                f"GRANT SLAVE MONITOR ON *.* TO {account}",
                 f"GRANT SELECT ON performance_schema.* TO {account}",
                 # row estimates and sizes without opening tables (README, "Database grants")
                 f"GRANT SELECT ON mysql.innodb_table_stats TO {account}",

@@ -211,3 +211,18 @@ def test_hostile_host_output_never_crashes_the_collectors(parts):
                 assert math.isfinite(item.value)
             else:
                 assert item.message and "Traceback" not in item.message
+
+
+def test_disk_times_pressure_and_vmstat_like_the_local_collector():
+    disks = {(s.name, tuple(sorted(s.labels.items()))): s.value for s in procfs.disk_samples(
+        "   8       0 sda 100 0 800 250 40 0 320 1500 0 1600 1750 0 0 0 0 10 5\n")}
+    assert disks[("l4agent_disk_io_time_seconds_total", (("device", "sda"), ("direction", "read")))] == 0.25
+    assert disks[("l4agent_disk_io_time_seconds_total", (("device", "sda"), ("direction", "write")))] == 1.5
+    assert disks[("l4agent_disk_busy_seconds_total", (("device", "sda"),))] == 1.6
+    psi = procfs.pressure_samples("/proc/pressure/cpu:some avg10=0.10 avg60=0.00 avg300=0.00 total=2500000\n"
+                                  "/proc/pressure/io:full avg10=0 avg60=0 avg300=0 total=4000000\n")
+    assert {(s.labels["resource"], s.labels["kind"]): s.value for s in psi} == {("cpu", "some"): 2.5,
+                                                                               ("io", "full"): 4.0}
+    assert procfs.pressure_samples("") == []  # a kernel without PSI: no series
+    vm = procfs.vmstat_samples("oom_kill 3\npgmajfault 17\n")
+    assert {s.name: s.value for s in vm} == {"l4agent_oom_kills_total": 3, "l4agent_major_page_faults_total": 17}

@@ -85,11 +85,11 @@ def test_pg_monitor_is_no_superuser_and_only_in_pg_monitor(pg_server):
         assert [r[0] for r in roles] == ["pg_monitor"]
 
 
-def test_mariadb_monitor_holds_process_and_nothing_else_globally(mariadb_server):
+def test_mariadb_monitor_holds_process_and_slave_monitor_and_nothing_else_globally(mariadb_server):
     with contextlib.closing(mariadb_server.monitor_connect()) as monitor:
         grants = [row[0] for row in monitor.cursor().execute("SHOW GRANTS").fetchall()]
     global_grants = [g.split(" IDENTIFIED BY")[0] for g in grants if " ON *.* " in g]
-    assert global_grants == ["GRANT PROCESS ON *.* TO `l4monitor`@`127.0.0.1`"]
+    assert global_grants == ["GRANT PROCESS, SLAVE MONITOR ON *.* TO `l4monitor`@`127.0.0.1`"]
     assert "GRANT SELECT ON `performance_schema`.* TO `l4monitor`@`127.0.0.1`" in grants
 
 
@@ -396,6 +396,8 @@ def test_mariadb_steps_without_process_privilege_report_the_rest(mariadb_server,
     assert snapshot.errors == [
         {"collector": "database", "target": "weak", "error": f"database 'weak': sessions: {need_process}"},
         {"collector": "database", "target": "weak", "error": f"database 'weak': sizes: {need_process}"},
+        {"collector": "database", "target": "weak", "error": "database 'weak': replication: permission denied: "
+         "Access denied; you need (at least one of) the SUPER, SLAVE MONITOR privilege(s) for this operation"},
     ]
     assert snapshot.value("l4agent_database_up", database="weak") == 1
     assert snapshot.find("l4agent_database_commits_total", database="weak")

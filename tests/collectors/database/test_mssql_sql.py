@@ -361,3 +361,31 @@ def test_freetds_driver_package():
     error = describe_error(FakeOdbcError("01000", "[01000] [unixODBC][Driver Manager]Can't open lib 'FreeTDS' : file "
                                                   "not found (0) (SQLDriverConnect)"), target, login=True)
     assert "install the Debian package tdsodbc " in str(error)
+
+
+# -- issue 19: CHECKDB age, log reuse wait, identity usage ----------------------------------------
+
+
+def test_database_state_checkdb_age_and_log_reuse_wait():
+    rows = [{"catalog": "workcube_cf", "log_reuse_wait_desc": "LOG_BACKUP", "checkdb_age_seconds": 86400,
+             "checkdb_known": 1, "created_age_seconds": 9_000_000},
+            {"catalog": "never_checked", "log_reuse_wait_desc": "NOTHING", "checkdb_age_seconds": None,
+             "checkdb_known": 1, "created_age_seconds": 3_000_000},
+            {"catalog": "old_server", "log_reuse_wait_desc": "ACTIVE_TRANSACTION", "checkdb_age_seconds": None,
+             "checkdb_known": 0, "created_age_seconds": 100}]
+    context = ctx(elapsed=10)
+    samples = list(mssql.database_state_samples(rows, context))
+    assert values(samples, "l4agent_database_last_checkdb_age_seconds") == {
+        (("catalog", "workcube_cf"),): 86410.0, (("catalog", "never_checked"),): 3_000_010.0}
+    assert values(samples, "l4agent_database_log_reuse_wait") == {
+        (("catalog", "workcube_cf"), ("reason", "log_backup")): 1.0,
+        (("catalog", "never_checked"), ("reason", "nothing")): 1.0,
+        (("catalog", "old_server"), ("reason", "active_transaction")): 1.0}
+    assert context.facts["catalogs"] == ["workcube_cf", "never_checked", "old_server"]
+
+
+def test_identity_usage_per_catalog():
+    rows = [{"catalog": "workcube_cf", "usage_ratio": 0.93, "columns": 12},
+            {"catalog": "empty", "usage_ratio": None, "columns": 0}]
+    assert values(mssql.identity_samples(rows, ctx()), "l4agent_database_identity_usage_ratio") == {
+        (("catalog", "workcube_cf"),): 0.93}

@@ -1096,6 +1096,42 @@ io_bytes_written bigint mi
           "against the learn.microsoft.com page (2026-12-04): end_time is datetime, the I/O count io_request.",
     mi="Exists only here.", base=CAT, checked="2026-12-04")
 
+# Issue 19 (capacity.identity_exhaustion, integrity.disabled_triggers), transcribed from the
+# current learn pages as recalled: re-read before relying on them.
+obj("sys.identity_columns", "catalog", "sys-identity-columns-transact-sql", "database", """
+object_id int
+name sysname
+column_id int
+system_type_id tinyint
+user_type_id int
+max_length smallint
+precision tinyint
+scale tinyint
+collation_name sysname
+is_nullable bit
+is_identity bit
+is_computed bit
+seed_value sql_variant
+increment_value sql_variant
+last_value sql_variant ; NULL until the first row is inserted
+is_not_for_replication bit
+""", base=CAT, note="Inherits the columns of sys.columns (the ones listed here).")
+obj("sys.triggers", "catalog", "sys-triggers-transact-sql", "database", """
+name sysname
+object_id int
+parent_class tinyint ; 0 = database (DDL), 1 = object or column (DML)
+parent_class_desc nvarchar(60)
+parent_id int
+type char(2)
+type_desc nvarchar(60)
+create_date datetime
+modify_date datetime
+is_ms_shipped bit
+is_disabled bit
+is_not_for_replication bit
+is_instead_of_trigger bit
+""", base=CAT)
+
 FUNCTIONS = {
     "SERVERPROPERTY": {"doc": "https://learn.microsoft.com/sql/t-sql/functions/serverproperty-transact-sql",
                        "returns": "sql_variant",

@@ -1,0 +1,1 @@
+"""config checks (issue 19)."""

@@ -1,0 +1,1 @@
+"""integrity checks (issue 19)."""

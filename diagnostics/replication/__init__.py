@@ -1,0 +1,1 @@
+"""replication checks (issue 19)."""
