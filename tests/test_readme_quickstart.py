@@ -1,4 +1,4 @@
-"""docs/quickstart-notes.md is true (issue 21): its grant blocks, run as written on the real
+"""The README's quick start is true (issue 21): its grant blocks, run as written on the real
 PostgreSQL and MariaDB of the test suite, give a login that `collect` and `diagnose` can use
 through the DSN shown there, with no check missing a grant; and the PostgreSQL
 ``pg_hba_file_rules`` grant works only in the DSN's database."""
@@ -16,7 +16,7 @@ import pytest
 from tests.support.dbservers import _mysql_native_hash, _scram_sha256_verifier, new_password
 
 REPO = Path(__file__).resolve().parent.parent
-NOTES = REPO / "docs" / "quickstart-notes.md"
+NOTES = REPO / "README.md"
 GRANT_WORDS = re.compile(r"permission denied|access denied|denied for|grant", re.I)
 
 
@@ -118,7 +118,7 @@ def test_mariadb_grants_from_the_notes(mariadb_server, mariadb_db, run_cli, writ
     statements = fill(block("sql mariadb"), role, mariadb_db, _mysql_native_hash(password))
     mariadb_server.execute_admin(statements)
     try:
-        name = "erp-mariadb"
+        name = "erp"  # the README's entry
         text = config_from_notes("mysql", mariadb_server, role, mariadb_db, "L4_QUICK_MARIADB_PASSWORD")
         result = run_first_steps(run_cli, write_config, text, name, "L4_QUICK_MARIADB_PASSWORD", password)
         assert grant_trouble(result) == []
@@ -126,7 +126,7 @@ def test_mariadb_grants_from_the_notes(mariadb_server, mariadb_db, run_cli, writ
         mariadb_server.execute_admin(f"DROP USER '{role}'@'127.0.0.1'")
 
 
-def test_the_notes_name_the_dsn_database_rule_and_the_path():
+def test_the_readme_names_the_dsn_database_rule_and_the_path():
     text = " ".join(NOTES.read_text().split())
     assert "connected to the DSN's database" in text
     assert "`.venv/bin/l4agent` is not on PATH" in text
