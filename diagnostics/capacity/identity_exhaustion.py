@@ -112,7 +112,7 @@ class IdentityExhaustion(Check):
     def _mysql(self, ctx: CheckContext) -> Iterator[Finding]:
         visible = read(self, ctx, "visible", "SHOW VIEW or REFERENCES on the ERP schemas")
         if not visible or not int(number(visible[0]["tables"])):
-            ctx.not_examined(self.id, "grant: the account sees no table (GRANT SHOW VIEW, REFERENCES ON *.*)")
+            ctx.not_examined(self.id, "no table visible: the catalogs hold none yet, or the account lacks the grant (GRANT SHOW VIEW, REFERENCES ON *.*)")
             return
         rows = [r for r in ctx.query(self, "columns") if in_scope(ctx, r["catalog"])]
         ctx.examined("auto_increment columns", len(rows))

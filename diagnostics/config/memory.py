@@ -66,7 +66,7 @@ class Memory(Check):
         row = rows[0]
         tables = int(number(row["tables"]))
         if not tables:
-            ctx.not_examined(self.id, "grant: the account sees no table (GRANT SHOW VIEW ON *.*)")
+            ctx.not_examined(self.id, "no table visible: the catalogs hold none yet, or the account lacks the grant (GRANT SHOW VIEW ON *.*)")
             return
         ctx.examined("tables", tables)
         pool, data = number(row["buffer_pool_bytes"]), number(row["innodb_bytes"])

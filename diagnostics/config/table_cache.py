@@ -42,7 +42,7 @@ class TableCache(Check):
         row = rows[0]
         tables = int(number(row["tables"]))
         if not int(number(row["erp_tables"])):  # no ERP table visible: the count would be meaningless
-            ctx.not_examined(self.id, "grant: the account sees no ERP table (GRANT SHOW VIEW ON *.*)")
+            ctx.not_examined(self.id, "no ERP table visible: the catalogs hold none yet, or the account lacks the grant (GRANT SHOW VIEW ON *.*)")
             return
         ctx.examined("tables", tables)
         short = {name: int(number(row[name])) for name in ("table_definition_cache", "table_open_cache")

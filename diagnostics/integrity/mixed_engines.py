@@ -37,7 +37,7 @@ class MixedEngines(Check):
     def run(self, ctx: CheckContext) -> Iterator[Finding]:
         rows = [r for r in read(self, ctx, "engines", "SHOW VIEW on the ERP schemas") if in_scope(ctx, r["catalog"])]
         if not rows:
-            ctx.not_examined(self.id, "grant: the account sees no ERP table (GRANT SHOW VIEW ON *.*)")
+            ctx.not_examined(self.id, "no ERP table visible: the catalogs hold none yet, or the account lacks the grant (GRANT SHOW VIEW ON *.*)")
             return
         by_catalog: dict[str, list[dict]] = {}
         for row in rows:
