@@ -23,10 +23,11 @@ from tests.support.dbservers import BinaryNotFound, DbServer, MariaDbServer, Pos
 __all__ = ["mariadb_db", "mariadb_server", "pg_db", "pg_server"]
 
 
-def _started(cls: type[DbServer]) -> DbServer:
-    """Create and start a server of `cls`; pytest.fail naming the Debian package if missing."""
+def started_server(cls: type[DbServer], **options) -> DbServer:
+    """Create and start a server of `cls` (any throwaway server class of tests/support);
+    pytest.fail naming the Debian package if its binary is missing."""
     try:
-        server = cls()
+        server = cls(**options)
     except BinaryNotFound as exc:
         missing = str(exc)
     else:
@@ -42,7 +43,7 @@ def _started(cls: type[DbServer]) -> DbServer:
 
 
 def _serve(cls: type[DbServer]) -> Iterator[DbServer]:
-    server = _started(cls)
+    server = started_server(cls)
     try:
         yield server
     finally:

@@ -111,7 +111,41 @@ def _die_with_parent(sig: signal.Signals):
     return preexec
 
 
-class DbServer:
+
+class Throwaway:
+    """What every throwaway server here shares: ``close()`` stops it and deletes its directory
+    (``base_dir``), once; it is a context manager. Subclasses set ``_closed = False`` and
+    ``base_dir``, and implement ``start()`` and ``stop()``."""
+
+    base_dir: Path
+    _closed: bool
+
+    def start(self):
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Stop the server and delete its temporary directory; safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        atexit.unregister(self.close)
+        try:
+            self.stop()
+        finally:
+            shutil.rmtree(self.base_dir, ignore_errors=True)
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+class DbServer(Throwaway):
     """A throwaway database server on 127.0.0.1; subclasses fill in the engine specifics.
 
     Lifecycle: `start()` initialises the data directory on first use, launches the server
@@ -390,24 +424,6 @@ class DbServer:
         """Stop and start again on the same port with the same data."""
         self.stop()
         self.start()
-
-    def close(self) -> None:
-        """Stop the server and delete its temporary directory; safe to call twice."""
-        if self._closed:
-            return
-        self._closed = True
-        atexit.unregister(self.close)
-        try:
-            self.stop()
-        finally:
-            shutil.rmtree(self.base_dir, ignore_errors=True)
-
-    def __enter__(self) -> DbServer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"

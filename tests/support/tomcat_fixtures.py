@@ -25,7 +25,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.dbservers import BinaryNotFound
+from tests.support.db_fixtures import started_server
 from tests.support.tomcatserver import TomcatServer
 
 __all__ = ["PASSWORD_ENV", "own_tomcat", "real_tomcat", "tomcat_app_config", "tomcat_app_toml"]
@@ -34,20 +34,7 @@ PASSWORD_ENV = "L4_TEST_REAL_TOMCAT_PW"
 
 
 def _started(**options) -> TomcatServer:
-    try:
-        server = TomcatServer(**options)
-    except BinaryNotFound as exc:
-        missing = str(exc)
-    else:
-        missing = None
-    if missing:  # outside the except block: no chained traceback in the report
-        pytest.fail(missing, pytrace=False)
-    try:
-        server.start()
-    except BaseException:
-        server.close()
-        raise
-    return server
+    return started_server(TomcatServer, **options)
 
 
 @pytest.fixture(scope="session")

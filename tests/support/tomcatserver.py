@@ -38,7 +38,6 @@ import hashlib
 import os
 import pwd
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -52,6 +51,7 @@ from xml.sax.saxutils import quoteattr
 from tests.support.dbservers import (
     BinaryNotFound,
     ServerError,
+    Throwaway,
     _die_with_parent,
     _log_tail,
     free_port,
@@ -221,7 +221,7 @@ def _sha256_hex(password: str) -> str:
     return hashlib.sha256(password.encode()).hexdigest()
 
 
-class TomcatServer:
+class TomcatServer(Throwaway):
     """A throwaway Tomcat 10 on 127.0.0.1 (see the module docstring for what it serves).
 
     Lifecycle: ``start()`` writes the CATALINA_BASE on first use, launches the JVM and waits
@@ -526,24 +526,6 @@ class TomcatServer:
     def restart(self) -> float:
         self.stop()
         return self.start()
-
-    def close(self) -> None:
-        """Stop the server and delete its CATALINA_BASE; safe to call twice."""
-        if self._closed:
-            return
-        self._closed = True
-        atexit.unregister(self.close)
-        try:
-            self.stop()
-        finally:
-            shutil.rmtree(self.base_dir, ignore_errors=True)
-
-    def __enter__(self) -> TomcatServer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
