@@ -334,12 +334,12 @@ transaction_uow uniqueidentifier
 transaction_state int
 transaction_status int
 transaction_status2 int
-dtc_state int
+dtc_state int ; the read copy tags it "Applies to: Azure SQL Database"
 dtc_status int
 dtc_isolation_level int
-filestream_transaction_id varbinary(128)
+filestream_transaction_id varbinary(128) ; the read copy tags it "Applies to: Azure SQL Database"
 pdw_node_id int azure
-""")
+""", read="02f15b1ee4c3fee26d98663faa04c0e8b4ef2e37")
 obj("sys.dm_tran_session_transactions", "dmv", "sys-dm-tran-session-transactions-transact-sql", "server", """
 session_id int
 transaction_id bigint
@@ -349,9 +349,9 @@ is_user_transaction bit
 is_local bit
 is_enlisted bit
 is_bound bit
-open_transaction_count int
+open_transaction_count int ; the read copy gives no data type; int recalled
 pdw_node_id int azure
-""")
+""", read="02d7f50dea000c65eb707d4dacd21836e2e61fc8")
 obj("sys.dm_db_index_physical_stats", "dmf", "sys-dm-db-index-physical-stats-transact-sql", "database", """
 database_id smallint
 object_id int
@@ -754,7 +754,7 @@ obj("sys.sql_logins", "catalog", "sys-sql-logins-transact-sql", "server",
 obj("sys.server_role_members", "catalog", "sys-server-role-members-transact-sql", "server", """
 role_principal_id int
 member_principal_id int
-""", base=CAT)
+""", base=CAT, read="01aa880b1f1f11e9a433bce5c2a689d53ea3314a")
 obj("sys.database_principals", "catalog", "sys-database-principals-transact-sql", "database", """
 name sysname
 principal_id int
@@ -771,7 +771,7 @@ authentication_type_desc nvarchar(60)
 default_language_name sysname
 default_language_lcid int
 allow_encrypted_value_modifications bit
-""", base=CAT)
+""", base=CAT, read="01aa880b1f1f11e9a433bce5c2a689d53ea3314a")
 obj("sys.database_permissions", "catalog", "sys-database-permissions-transact-sql", "database", """
 class tinyint
 class_desc nvarchar(60)
@@ -783,7 +783,7 @@ type char(4)
 permission_name nvarchar(128)
 state char(1)
 state_desc nvarchar(60)
-""", base=CAT)
+""", base=CAT, read="0fe212fae4faf671610b0b7ba39758e8e1f2cd2e")
 objects = """
 name sysname
 object_id int
@@ -842,7 +842,7 @@ obj("sys.schemas", "catalog", "schemas-catalog-views-sys-schemas", "database", "
 name sysname
 schema_id int
 principal_id int
-""", base=CAT)
+""", base=CAT, read="0012fba8a0bfa66945bf77c1329dde07e9e582e3")
 obj("sys.partitions", "catalog", "sys-partitions-transact-sql", "database", """
 partition_id bigint
 object_id int
@@ -916,7 +916,7 @@ is_assembly_type bit
 default_object_id int
 rule_object_id int
 is_table_type bit
-""", base=CAT)
+""", base=CAT, read="029873b7fed8f9feab8c605110db59bcb8b54bb4")
 obj("sys.indexes", "catalog", "sys-indexes-transact-sql", "database", """
 object_id int
 name sysname
@@ -972,7 +972,7 @@ parent_object_id int
 parent_column_id int
 referenced_object_id int
 referenced_column_id int
-""", base=CAT)
+""", base=CAT, read="0012fba8a0bfa66945bf77c1329dde07e9e582e3")
 obj("sys.stats", "catalog", "sys-stats-transact-sql", "database", """
 object_id int
 name sysname
@@ -1100,10 +1100,10 @@ storage_space_used_mb decimal(18,2) mi
 io_request bigint mi
 io_bytes_read bigint mi
 io_bytes_written bigint mi
-""", note="Azure SQL Managed Instance only (in master, 15-second rows kept ~14 days). The sql-docs index "
-          "holds no file at docs/.../sys-server-resource-stats-azure-sql-database.md; columns re-checked "
-          "against the learn.microsoft.com page (2026-12-04): end_time is datetime, the I/O count io_request.",
-    mi="Exists only here.", base=CAT, checked="2026-12-04")
+""", note="Azure SQL Managed Instance only (in master, 15-second rows kept ~14 days). Read in sql-docs "
+          "(system-catalog-views/sys-server-resource-stats-azure-sql-database.md): end_time is datetime, "
+          "the I/O count io_request.",
+    mi="Exists only here.", base=CAT, read="07a65d0d50f4372d4a4af019b733c7b04ad04091")
 
 # Issue 19 (capacity.identity_exhaustion, integrity.disabled_triggers): read in sql-docs like the rest.
 obj("sys.identity_columns", "catalog", "sys-identity-columns-transact-sql", "database", columns + """
