@@ -184,7 +184,7 @@ connection_id uniqueidentifier
 parent_connection_id uniqueidentifier
 most_recent_sql_handle varbinary(64)
 pdw_node_id int azure
-""")
+""", read="02f15b1ee4c3fee26d98663faa04c0e8b4ef2e37")
 
 qs = """
 sql_handle varbinary(64)
@@ -225,32 +225,32 @@ objectid int
 number smallint
 encrypted bit
 text nvarchar(max)
-""", args=["sql_handle | plan_handle"])
+""", args=["sql_handle | plan_handle"], read="0655f762e3ee950c67657811b7b249c2e93e939c")
 obj("sys.dm_exec_query_plan", "dmf", "sys-dm-exec-query-plan-transact-sql", "server", """
 dbid smallint
 objectid int
 number smallint
 encrypted bit
-query_plan xml ; NULL when the plan XML is nested deeper than 128 levels
-""", args=["plan_handle"])
+query_plan xml ; NULL when the plan XML is nested 128 levels or deeper
+""", args=["plan_handle"], read="07a65d0d50f4372d4a4af019b733c7b04ad04091")
 obj("sys.dm_exec_plan_attributes", "dmf", "sys-dm-exec-plan-attributes-transact-sql", "server", """
 attribute varchar(128) ; e.g. 'dbid', 'set_options'
 value sql_variant
 is_cache_key bit
-""", args=["plan_handle"])
+""", args=["plan_handle"], read="00e01244edabb266fbdde9727001a4f3d2272fd4")
 obj("sys.dm_exec_cached_plans", "dmv", "sys-dm-exec-cached-plans-transact-sql", "server", """
 bucketid int
 refcounts int
 usecounts int
 size_in_bytes int
 memory_object_address varbinary(8)
-cacheobjtype nvarchar(50)
-objtype nvarchar(20)
+cacheobjtype nvarchar(34)
+objtype nvarchar(16)
 plan_handle varbinary(64)
 pool_id int
-parent_plan_handle varbinary(64)
+parent_plan_handle varbinary(64) ; recalled: not in the read copies (02f15b1, 09a0bb1)
 pdw_node_id int azure
-""")
+""", read="02f15b1ee4c3fee26d98663faa04c0e8b4ef2e37")
 obj("sys.dm_os_wait_stats", "dmv", "sys-dm-os-wait-stats-transact-sql", "server", """
 wait_type nvarchar(60)
 waiting_tasks_count bigint
@@ -258,7 +258,7 @@ wait_time_ms bigint
 max_wait_time_ms bigint
 signal_wait_time_ms bigint
 pdw_node_id int azure
-""", mi="Same columns; MI adds many HADR/PWAIT background waits that must be filtered as benign.")
+""", read="02f15b1ee4c3fee26d98663faa04c0e8b4ef2e37", mi="Same columns; MI adds many HADR/PWAIT background waits that must be filtered as benign.")
 obj("sys.dm_os_sys_info", "dmv", "sys-dm-os-sys-info-transact-sql", "server", """
 cpu_ticks bigint
 ms_ticks bigint
@@ -307,7 +307,7 @@ instance_name nchar(128)
 cntr_value bigint
 cntr_type int
 pdw_node_id int azure
-""")
+""", read="029873b7fed8f9feab8c605110db59bcb8b54bb4")
 obj("sys.dm_os_volume_stats", "dmf", "sys-dm-os-volume-stats-transact-sql", "server", """
 database_id int
 file_id int
@@ -334,12 +334,12 @@ transaction_uow uniqueidentifier
 transaction_state int
 transaction_status int
 transaction_status2 int
-dtc_state int
+dtc_state int ; the read copy tags it "Applies to: Azure SQL Database"
 dtc_status int
 dtc_isolation_level int
-filestream_transaction_id varbinary(128)
+filestream_transaction_id varbinary(128) ; the read copy tags it "Applies to: Azure SQL Database"
 pdw_node_id int azure
-""")
+""", read="02f15b1ee4c3fee26d98663faa04c0e8b4ef2e37")
 obj("sys.dm_tran_session_transactions", "dmv", "sys-dm-tran-session-transactions-transact-sql", "server", """
 session_id int
 transaction_id bigint
@@ -349,9 +349,9 @@ is_user_transaction bit
 is_local bit
 is_enlisted bit
 is_bound bit
-open_transaction_count int
+open_transaction_count int ; the read copy gives no data type; int recalled
 pdw_node_id int azure
-""")
+""", read="02d7f50dea000c65eb707d4dacd21836e2e61fc8")
 obj("sys.dm_db_index_physical_stats", "dmf", "sys-dm-db-index-physical-stats-transact-sql", "database", """
 database_id smallint
 object_id int
@@ -375,8 +375,8 @@ avg_record_size_in_bytes float
 forwarded_record_count bigint
 compressed_page_count bigint
 hobt_id bigint
-columnstore_delete_buffer_state tinyint
-columnstore_delete_buffer_state_desc nvarchar(60)
+columnstore_delete_buffer_state tinyint ; the read copy (067d6a0) misspells it column_store_delete_buffer_state; a newer sql-docs copy and public scripts use this name
+columnstore_delete_buffer_state_desc nvarchar(60) ; the read copy misspells it column_store_delete_buff_state_desc with no type; nvarchar(60) per the newer copy
 version_record_count bigint 2019
 inrow_version_record_count bigint 2019
 inrow_diff_version_record_count bigint 2019
@@ -384,6 +384,7 @@ total_inrow_version_payload_size_in_bytes bigint 2019
 offrow_regular_version_record_count bigint 2019
 offrow_long_term_version_record_count bigint 2019
 """, args=["database_id", "object_id", "index_id", "partition_number", "mode"],
+    read="067d6a0d6f3494babdbf5882648932a48cb0253b",
     note="Takes IS locks on the objects scanned (can block redo on a readable secondary).")
 obj("sys.dm_db_index_usage_stats", "dmv", "sys-dm-db-index-usage-stats-transact-sql", "server", """
 database_id smallint
@@ -425,7 +426,7 @@ reserved_page_count bigint
 row_count bigint
 pdw_node_id int azure
 distribution_id int azure
-""")
+""", read="00e01244edabb266fbdde9727001a4f3d2272fd4")
 obj("sys.dm_db_stats_properties", "dmf", "sys-dm-db-stats-properties-transact-sql", "database", """
 object_id int
 stats_id int
@@ -436,7 +437,7 @@ steps int
 unfiltered_rows bigint
 modification_counter bigint
 persisted_sample_percent float 2016SP1 ; SP1 CU4
-""", args=["object_id", "stats_id"])
+""", args=["object_id", "stats_id"], read="02d7f50dea000c65eb707d4dacd21836e2e61fc8")
 obj("sys.dm_db_missing_index_details", "dmv", "sys-dm-db-missing-index-details-transact-sql", "server", """
 index_handle int
 database_id smallint
@@ -445,11 +446,11 @@ equality_columns nvarchar(4000)
 inequality_columns nvarchar(4000)
 included_columns nvarchar(4000)
 statement nvarchar(4000)
-""")
+""", read="02f15b1ee4c3fee26d98663faa04c0e8b4ef2e37")
 obj("sys.dm_db_missing_index_groups", "dmv", "sys-dm-db-missing-index-groups-transact-sql", "server", """
 index_group_handle int
 index_handle int
-""")
+""", read="00e01244edabb266fbdde9727001a4f3d2272fd4")
 obj("sys.dm_db_missing_index_group_stats", "dmv", "sys-dm-db-missing-index-group-stats-transact-sql", "server", """
 group_handle int
 unique_compiles bigint
@@ -465,7 +466,7 @@ last_system_seek datetime
 last_system_scan datetime
 avg_total_system_cost float
 avg_system_impact float
-""")
+""", read="02d7f50dea000c65eb707d4dacd21836e2e61fc8")
 obj("sys.dm_hadr_database_replica_states", "dmv", "sys-dm-hadr-database-replica-states-transact-sql", "server", """
 database_id int
 group_id uniqueidentifier
@@ -524,9 +525,9 @@ synchronization_health_desc nvarchar(60)
 last_connect_error_number int
 last_connect_error_description nvarchar(1024)
 last_connect_error_timestamp datetime
-write_lease_remaining_ticks bigint 2017 ; recalled; version to re-verify
-current_configuration_commit_start_time_utc datetime 2017 ; recalled; version to re-verify
-""")
+write_lease_remaining_ticks bigint 2017 ; recalled: not in the read copies (07a65d0, d13225b); version to re-verify
+current_configuration_commit_start_time_utc datetime 2017 ; recalled: not in the read copies; version to re-verify
+""", read="07a65d0d50f4372d4a4af019b733c7b04ad04091")
 obj("sys.availability_replicas", "catalog", "sys-availability-replicas-transact-sql", "server", """
 replica_id uniqueidentifier
 group_id uniqueidentifier
@@ -547,10 +548,10 @@ create_date datetime
 modify_date datetime
 backup_priority int
 read_only_routing_url nvarchar(256)
-seeding_mode tinyint
-seeding_mode_desc nvarchar(60)
-read_write_routing_url nvarchar(256) 2019
-""", base=CAT)
+seeding_mode tinyint ; recalled: not in the read copies (02d7f50, 4a082dd)
+seeding_mode_desc nvarchar(60) ; recalled: not in the read copies
+read_write_routing_url nvarchar(256) 2019 ; recalled: not in the read copies
+""", base=CAT, read="02d7f50dea000c65eb707d4dacd21836e2e61fc8")
 obj("sys.availability_groups", "catalog", "sys-availability-groups-transact-sql", "server", """
 group_id uniqueidentifier
 name sysname
@@ -569,14 +570,15 @@ cluster_type tinyint 2017
 cluster_type_desc nvarchar(60) 2017
 required_synchronized_secondaries_to_commit int 2017
 sequence_number bigint 2017
-is_contained bit 2022
-""", base=CAT)
+is_contained bit 2022 ; the read copy lists it without a version (big data cluster master instance); 2022 recalled
+""", base=CAT, read="00e01244edabb266fbdde9727001a4f3d2272fd4",
+    note="The read copy gives no version for cluster_type .. sequence_number; 2017 is recalled (features of SQL Server 2017).")
 obj("sys.availability_databases_cluster", "catalog", "sys-availability-databases-cluster-transact-sql", "server", """
 group_id uniqueidentifier
 group_database_id uniqueidentifier
-database_name nvarchar(128)
-truncation_lsn numeric(25,0)
-""", base=CAT)
+database_name sysname
+""", base=CAT, read="d6db352cbc7b9f7aa9ccf8e1fc00ee251de2e37c",
+    note="The documentation lists only these three columns (truncation_lsn, recalled earlier, is not documented).")
 
 db = """
 name sysname
@@ -697,7 +699,7 @@ is_read_only bit
 is_sparse bit
 is_percent_growth bit
 is_name_reserved bit
-is_persistent_log_buffer bit 2017
+is_persistent_log_buffer bit 2017 ; recalled: not in the read copies of either page
 create_lsn numeric(25,0)
 drop_lsn numeric(25,0)
 read_only_lsn numeric(25,0)
@@ -713,8 +715,11 @@ backup_lsn numeric(25,0)
 """
 obj("sys.master_files", "catalog", "sys-master-files-transact-sql", "server",
     "database_id int\n" + files_common + "credential_id int\n", base=CAT,
+    read="01aa880b1f1f11e9a433bce5c2a689d53ea3314a",
+    note="The read copy spells is_media_read_only as 'is_media_read_onlyF' (a typo).",
     mi="Physical names are MI-internal paths (http URLs on General Purpose).")
-obj("sys.database_files", "catalog", "sys-database-files-transact-sql", "database", files_common, base=CAT)
+obj("sys.database_files", "catalog", "sys-database-files-transact-sql", "database", files_common, base=CAT,
+    read="0448eab4ffff0f0d0b6943f47edff2711a26318d")
 obj("sys.configurations", "catalog", "sys-configurations-transact-sql", "server", """
 configuration_id int
 name nvarchar(35)
@@ -725,7 +730,7 @@ value_in_use sql_variant
 description nvarchar(255)
 is_dynamic bit
 is_advanced bit
-""", base=CAT)
+""", base=CAT, read="07a65d0d50f4372d4a4af019b733c7b04ad04091")
 sp = """
 name sysname
 principal_id int
@@ -741,14 +746,15 @@ credential_id int
 owning_principal_id int
 is_fixed_role bit
 """
-obj("sys.server_principals", "catalog", "sys-server-principals-transact-sql", "server", sp, base=CAT)
+obj("sys.server_principals", "catalog", "sys-server-principals-transact-sql", "server", sp, base=CAT,
+    read="0448eab4ffff0f0d0b6943f47edff2711a26318d")
 obj("sys.sql_logins", "catalog", "sys-sql-logins-transact-sql", "server",
     sp + "is_policy_checked bit\nis_expiration_checked bit\npassword_hash varbinary(256) ; NULL without CONTROL SERVER\n",
-    base=CAT, note="Inherits the columns of sys.server_principals.")
+    base=CAT, read="0012fba8a0bfa66945bf77c1329dde07e9e582e3", note="Inherits the columns of sys.server_principals.")
 obj("sys.server_role_members", "catalog", "sys-server-role-members-transact-sql", "server", """
 role_principal_id int
 member_principal_id int
-""", base=CAT)
+""", base=CAT, read="01aa880b1f1f11e9a433bce5c2a689d53ea3314a")
 obj("sys.database_principals", "catalog", "sys-database-principals-transact-sql", "database", """
 name sysname
 principal_id int
@@ -765,7 +771,7 @@ authentication_type_desc nvarchar(60)
 default_language_name sysname
 default_language_lcid int
 allow_encrypted_value_modifications bit
-""", base=CAT)
+""", base=CAT, read="01aa880b1f1f11e9a433bce5c2a689d53ea3314a")
 obj("sys.database_permissions", "catalog", "sys-database-permissions-transact-sql", "database", """
 class tinyint
 class_desc nvarchar(60)
@@ -777,7 +783,7 @@ type char(4)
 permission_name nvarchar(128)
 state char(1)
 state_desc nvarchar(60)
-""", base=CAT)
+""", base=CAT, read="0fe212fae4faf671610b0b7ba39758e8e1f2cd2e")
 objects = """
 name sysname
 object_id int
@@ -792,7 +798,8 @@ is_ms_shipped bit
 is_published bit
 is_schema_published bit
 """
-obj("sys.objects", "catalog", "sys-objects-transact-sql", "database", objects, base=CAT)
+obj("sys.objects", "catalog", "sys-objects-transact-sql", "database", objects, base=CAT,
+    read="00e01244edabb266fbdde9727001a4f3d2272fd4")
 obj("sys.tables", "catalog", "sys-tables-transact-sql", "database", objects + """
 lob_data_space_id int
 filestream_data_space_id int
@@ -818,24 +825,24 @@ temporal_type_desc nvarchar(60)
 history_table_id int
 is_remote_data_archive_enabled bit
 is_external bit
-history_retention_period int 2017
-history_retention_period_unit int 2017
-history_retention_period_unit_desc nvarchar(10) 2017
+history_retention_period int 2017 ; the read copy (067d6a0) says Azure SQL Database only; 2017 recalled
+history_retention_period_unit int 2017 ; as history_retention_period
+history_retention_period_unit_desc nvarchar(10) 2017 ; as history_retention_period
 is_node bit 2017
 is_edge bit 2017
-data_retention_period int 2022
-data_retention_period_unit int 2022
-data_retention_period_unit_desc nvarchar(10) 2022
-ledger_type tinyint 2022
-ledger_type_desc nvarchar(60) 2022
-ledger_view_id int 2022
-is_dropped_ledger_table bit 2022
-""", base=CAT, note="Inherits the columns of sys.objects.")
+data_retention_period int 2022 ; recalled: not in the read copy
+data_retention_period_unit int 2022 ; recalled
+data_retention_period_unit_desc nvarchar(10) 2022 ; recalled
+ledger_type tinyint 2022 ; recalled
+ledger_type_desc nvarchar(60) 2022 ; recalled
+ledger_view_id int 2022 ; recalled
+is_dropped_ledger_table bit 2022 ; recalled
+""", base=CAT, read="067d6a0d6f3494babdbf5882648932a48cb0253b", note="Inherits the columns of sys.objects.")
 obj("sys.schemas", "catalog", "schemas-catalog-views-sys-schemas", "database", """
 name sysname
 schema_id int
 principal_id int
-""", base=CAT)
+""", base=CAT, read="0012fba8a0bfa66945bf77c1329dde07e9e582e3")
 obj("sys.partitions", "catalog", "sys-partitions-transact-sql", "database", """
 partition_id bigint
 object_id int
@@ -846,10 +853,10 @@ rows bigint ; approximate
 filestream_filegroup_id smallint
 data_compression tinyint
 data_compression_desc nvarchar(60)
-xml_compression bit 2022
-xml_compression_desc varchar(3) 2022
-""", base=CAT)
-obj("sys.columns", "catalog", "sys-columns-transact-sql", "database", """
+xml_compression bit 2022 ; recalled: not in the read copy
+xml_compression_desc varchar(3) 2022 ; recalled: not in the read copy
+""", base=CAT, read="0012fba8a0bfa66945bf77c1329dde07e9e582e3")
+columns = """
 object_id int
 name sysname
 column_id int
@@ -884,13 +891,15 @@ column_encryption_key_id int
 column_encryption_key_database_name sysname
 is_hidden bit
 is_masked bit
-graph_type int 2017
-graph_type_desc nvarchar(60) 2017
-is_data_deletion_filter_column bit 2022
-ledger_view_column_type int 2022
-ledger_view_column_type_desc nvarchar(60) 2022
-is_dropped_ledger_column bit 2022
-""", base=CAT)
+graph_type int 2017 ; recalled: not in the read copy (067d6a0)
+graph_type_desc nvarchar(60) 2017 ; recalled
+is_data_deletion_filter_column bit 2022 ; recalled
+ledger_view_column_type int 2022 ; recalled
+ledger_view_column_type_desc nvarchar(60) 2022 ; recalled
+is_dropped_ledger_column bit 2022 ; recalled
+"""
+obj("sys.columns", "catalog", "sys-columns-transact-sql", "database", columns, base=CAT,
+    read="067d6a0d6f3494babdbf5882648932a48cb0253b")
 obj("sys.types", "catalog", "sys-types-transact-sql", "database", """
 name sysname
 system_type_id tinyint
@@ -907,7 +916,7 @@ is_assembly_type bit
 default_object_id int
 rule_object_id int
 is_table_type bit
-""", base=CAT)
+""", base=CAT, read="029873b7fed8f9feab8c605110db59bcb8b54bb4")
 obj("sys.indexes", "catalog", "sys-indexes-transact-sql", "database", """
 object_id int
 name sysname
@@ -942,8 +951,8 @@ key_ordinal tinyint ; 0 = INCLUDE or columnstore column
 partition_ordinal tinyint
 is_descending_key bit
 is_included_column bit
-column_store_order_ordinal tinyint 2022
-""", base=CAT)
+column_store_order_ordinal tinyint 2022 ; the read copy says Azure SQL Data Warehouse (preview) only; 2022 recalled
+""", base=CAT, read="02d7f50dea000c65eb707d4dacd21836e2e61fc8")
 obj("sys.foreign_keys", "catalog", "sys-foreign-keys-transact-sql", "database", objects + """
 referenced_object_id int
 key_index_id int
@@ -955,7 +964,7 @@ delete_referential_action_desc nvarchar(60)
 update_referential_action tinyint
 update_referential_action_desc nvarchar(60)
 is_system_named bit
-""", base=CAT, note="Inherits the columns of sys.objects.")
+""", base=CAT, read="0012fba8a0bfa66945bf77c1329dde07e9e582e3", note="Inherits the columns of sys.objects.")
 obj("sys.foreign_key_columns", "catalog", "sys-foreign-key-columns-transact-sql", "database", """
 constraint_object_id int
 constraint_column_id int
@@ -963,7 +972,7 @@ parent_object_id int
 parent_column_id int
 referenced_object_id int
 referenced_column_id int
-""", base=CAT)
+""", base=CAT, read="0012fba8a0bfa66945bf77c1329dde07e9e582e3")
 obj("sys.stats", "catalog", "sys-stats-transact-sql", "database", """
 object_id int
 name sysname
@@ -1091,31 +1100,19 @@ storage_space_used_mb decimal(18,2) mi
 io_request bigint mi
 io_bytes_read bigint mi
 io_bytes_written bigint mi
-""", note="Azure SQL Managed Instance only (in master, 15-second rows kept ~14 days). The sql-docs index "
-          "holds no file at docs/.../sys-server-resource-stats-azure-sql-database.md; columns re-checked "
-          "against the learn.microsoft.com page (2026-12-04): end_time is datetime, the I/O count io_request.",
-    mi="Exists only here.", base=CAT, checked="2026-12-04")
+""", note="Azure SQL Managed Instance only (in master, 15-second rows kept ~14 days). Read in sql-docs "
+          "(system-catalog-views/sys-server-resource-stats-azure-sql-database.md): end_time is datetime, "
+          "the I/O count io_request.",
+    mi="Exists only here.", base=CAT, read="07a65d0d50f4372d4a4af019b733c7b04ad04091")
 
-# Issue 19 (capacity.identity_exhaustion, integrity.disabled_triggers), transcribed from the
-# current learn pages as recalled: re-read before relying on them.
-obj("sys.identity_columns", "catalog", "sys-identity-columns-transact-sql", "database", """
-object_id int
-name sysname
-column_id int
-system_type_id tinyint
-user_type_id int
-max_length smallint
-precision tinyint
-scale tinyint
-collation_name sysname
-is_nullable bit
-is_identity bit
-is_computed bit
+# Issue 19 (capacity.identity_exhaustion, integrity.disabled_triggers): read in sql-docs like the rest.
+obj("sys.identity_columns", "catalog", "sys-identity-columns-transact-sql", "database", columns + """
 seed_value sql_variant
 increment_value sql_variant
 last_value sql_variant ; NULL until the first row is inserted
 is_not_for_replication bit
-""", base=CAT, note="Inherits the columns of sys.columns (the ones listed here).")
+""", base=CAT, read="0012fba8a0bfa66945bf77c1329dde07e9e582e3",
+    note="Inherits every column of sys.columns (the documentation says so), plus the four listed last.")
 obj("sys.triggers", "catalog", "sys-triggers-transact-sql", "database", """
 name sysname
 object_id int
@@ -1130,7 +1127,7 @@ is_ms_shipped bit
 is_disabled bit
 is_not_for_replication bit
 is_instead_of_trigger bit
-""", base=CAT)
+""", base=CAT, read="04308e132c589683e318666d076c9bf727c2fa66")
 
 FUNCTIONS = {
     "SERVERPROPERTY": {"doc": "https://learn.microsoft.com/sql/t-sql/functions/serverproperty-transact-sql",
