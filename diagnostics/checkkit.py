@@ -146,6 +146,20 @@ def isolated(ctx: CheckContext, check: Check, catalog: str | None,
     return found
 
 
+def level(value: float, warning: float, critical: float) -> str | None:
+    """critical, warning, or None for a value judged against "above is bad" levels."""
+    if value >= critical:
+        return "critical"
+    if value >= warning:
+        return "warning"
+    return None
+
+
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """``1 table``, ``2 tables``; ``words`` for an irregular plural."""
+    return f"{count} {word if count == 1 else (words or word + 's')}"
+
+
 def in_scope(ctx: CheckContext, catalog: str | None) -> bool:
     """For server-wide reads (statement statistics, MariaDB schemas, SQL Server databases):
     is ``catalog`` one to report on? The listed ``databases``, else every non-system catalog."""

@@ -53,13 +53,3 @@ def mysql_replicas(check: Check, ctx: CheckContext) -> list[dict[str, Any]]:
                                                                "MySQL: REPLICATION CLIENT)")]
 
 
-def ratio_severity(ratio: float, warning: float, critical: float) -> str | None:
-    if ratio >= critical:
-        return "critical"
-    if ratio >= warning:
-        return "warning"
-    return None
-
-
-def plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"

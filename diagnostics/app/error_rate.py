@@ -17,12 +17,12 @@ from l4agent.core.config import AppServerConfig
 from l4agent.diagnostics.app.readings import (
     app_finding,
     each_app,
-    level,
     recent_probes,
     recent_reads,
     with_url,
 )
 from l4agent.diagnostics.base import HOST, Check, CheckContext, Finding
+from l4agent.diagnostics.checkkit import level
 
 PROBE_RECOMMENDATION = (
     "Read the failure reasons in the evidence. Timeouts and refused connections: is the app server process "

@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from l4agent.core.config import AppServerConfig
-from l4agent.diagnostics.app.readings import app_finding, each_app, level, recent_reads, status_kind
+from l4agent.diagnostics.app.readings import app_finding, each_app, recent_reads, status_kind
 from l4agent.diagnostics.base import HOST, Check, CheckContext, Finding
+from l4agent.diagnostics.checkkit import level
 
 JSON_FIELDS = ("heap_used_bytes", "heap_max_bytes")
 

@@ -38,15 +38,6 @@ def app_finding(check: Check, app: AppServerConfig, severity: str, obj: str, sum
     return Finding(check.id, severity, app.name, redact(obj), summary, recommendation, evidence)
 
 
-def level(value: float, warning: float, critical: float) -> str | None:
-    """critical, warning, or None for a value judged against "above is bad" levels."""
-    if value >= critical:
-        return "critical"
-    if value >= warning:
-        return "warning"
-    return None
-
-
 def history_of(ctx: CheckContext, app: AppServerConfig) -> AppHistory:
     """The app server's history in this run's (or the daemon's) app histories."""
     if ctx.app_histories is None:

@@ -11,8 +11,9 @@ from collections.abc import Iterator
 from statistics import median
 
 from l4agent.collectors.appserver.app_history import percentile
-from l4agent.diagnostics.app.readings import app_finding, level, recent_probes, with_url
+from l4agent.diagnostics.app.readings import app_finding, recent_probes, with_url
 from l4agent.diagnostics.base import HOST, Check, CheckContext, Finding
+from l4agent.diagnostics.checkkit import level
 
 RECOMMENDATION = (
     "Find where the time goes before tuning anything. Compare time to first byte with the total "

@@ -17,8 +17,9 @@ from collections.abc import Iterator
 from statistics import median
 
 from l4agent.core.config import AppServerConfig
-from l4agent.diagnostics.app.readings import app_finding, each_app, level, recent_reads, status_kind
+from l4agent.diagnostics.app.readings import app_finding, each_app, recent_reads, status_kind
 from l4agent.diagnostics.base import HOST, Check, CheckContext, Finding
+from l4agent.diagnostics.checkkit import level
 
 JSON_FIELDS = ("threads_busy", "threads_max")
 

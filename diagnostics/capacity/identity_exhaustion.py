@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from l4agent.collectors.database.postgresql import SEQUENCES as PG_SEQUENCES
 from l4agent.dbaccess.values import number, truthy
 from l4agent.diagnostics.base import Check, CheckContext, Finding
-from l4agent.diagnostics.checkkit import MSSQL_CATALOG_STATE, each_catalog, in_scope, qualified
-from l4agent.diagnostics.signalkit import WIDER, plural, ratio_severity, read
+from l4agent.diagnostics.checkkit import MSSQL_CATALOG_STATE, each_catalog, in_scope, level, plural, qualified
+from l4agent.diagnostics.signalkit import WIDER, read
 
 MYSQL_COLUMNS = """
 SELECT c.TABLE_SCHEMA AS catalog, c.TABLE_NAME AS table_name, c.COLUMN_NAME AS column_name,
@@ -73,7 +73,7 @@ class IdentityExhaustion(Check):
         yield from getattr(self, f"_{ctx.engine}")(ctx)
 
     def _severity(self, ctx: CheckContext, ratio: float) -> str | None:
-        return ratio_severity(ratio, ctx.options["warning_ratio"], ctx.options["critical_ratio"])
+        return level(ratio, ctx.options["warning_ratio"], ctx.options["critical_ratio"])
 
     def _postgresql(self, ctx: CheckContext) -> Iterator[Finding]:
         yield from each_catalog(self, ctx, lambda catalog: self._pg_catalog(ctx, catalog))

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 from l4agent.dbaccess.values import number
 from l4agent.diagnostics.base import Check, CheckContext, Finding
-from l4agent.diagnostics.signalkit import ratio_severity
+from l4agent.diagnostics.checkkit import level
 
 MYSQL_CONNECTIONS = """
 SELECT @@max_connections AS max_connections,
@@ -57,7 +57,7 @@ class Connections(Check):
         if limit <= 0:
             return
         ratio = used / limit
-        severity = ratio_severity(ratio, ctx.options["warning_ratio"], ctx.options["critical_ratio"])
+        severity = level(ratio, ctx.options["warning_ratio"], ctx.options["critical_ratio"])
         if severity is None:
             return
         peak = "at the peak since start-up" if ctx.engine == "mysql" else "now"

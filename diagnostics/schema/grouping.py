@@ -66,5 +66,3 @@ def by_catalog(members: Sequence[Member]) -> Iterator[Group]:
         yield Group(catalog, found)
 
 
-def plural(count: int, word: str, words: str | None = None) -> str:
-    return f"{count} {word if count == 1 else (words or word + 's')}"

@@ -16,8 +16,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from l4agent.diagnostics.base import CheckContext, Finding
+from l4agent.diagnostics.checkkit import plural
 from l4agent.diagnostics.schema.catalog import Catalog, Index, SchemaCheck, Table
-from l4agent.diagnostics.schema.grouping import Member, by_catalog, plural
+from l4agent.diagnostics.schema.grouping import Member, by_catalog
 
 
 class NoPrimaryKey(SchemaCheck):

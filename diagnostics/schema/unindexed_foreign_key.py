@@ -19,8 +19,9 @@ import re
 from collections.abc import Iterator
 
 from l4agent.diagnostics.base import CheckContext, Finding
+from l4agent.diagnostics.checkkit import plural
 from l4agent.diagnostics.schema.catalog import Catalog, ForeignKey, Index, SchemaCheck, create_index_sql
-from l4agent.diagnostics.schema.grouping import Member, by_catalog, plural
+from l4agent.diagnostics.schema.grouping import Member, by_catalog
 
 
 def covers(index: Index, key: ForeignKey, engine: str = "postgresql") -> bool:

@@ -114,11 +114,22 @@ def _die_with_parent(sig: signal.Signals):
 
 class Throwaway:
     """What every throwaway server here shares: ``close()`` stops it and deletes its directory
-    (``base_dir``), once; it is a context manager. Subclasses set ``_closed = False`` and
-    ``base_dir``, and implement ``start()`` and ``stop()``."""
+    (``base_dir``), once; it is a context manager. Subclasses set ``_closed = False``,
+    ``base_dir`` and ``_proc`` (the server process), and implement ``start()`` and ``stop()``."""
 
     base_dir: Path
     _closed: bool
+    _proc: subprocess.Popen | None
+
+    @property
+    def running(self) -> bool:
+        """True while the server process we started is alive."""
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        """Process id of the running server (postmaster, mariadbd, the JVM), else None."""
+        return self._proc.pid if self.running else None
 
     def start(self):
         raise NotImplementedError
@@ -346,16 +357,6 @@ class DbServer(Throwaway):
     def _touch_log(self) -> None:
         self.log_file.touch(mode=0o640, exist_ok=True)
         self._chown(self.log_file)
-
-    @property
-    def running(self) -> bool:
-        """True while the server process we started is alive."""
-        return self._proc is not None and self._proc.poll() is None
-
-    @property
-    def pid(self) -> int | None:
-        """Process id of the running server (postmaster/mariadbd), else None."""
-        return self._proc.pid if self.running else None
 
     def start(self) -> None:
         """Start the server (initialising it on first use) and wait until it accepts logins.

@@ -430,15 +430,6 @@ class TomcatServer(Throwaway):
             "org.apache.catalina.startup.Bootstrap", "start",
         ]
 
-    @property
-    def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
-
-    @property
-    def pid(self) -> int | None:
-        """The JVM's process id while it runs, else None."""
-        return self._proc.pid if self.running else None
-
     def start(self) -> float:
         """Start Tomcat and wait until the status page answers 200; returns (and keeps in
         ``start_seconds``) the seconds from launch to that first answer. No-op when running."""
