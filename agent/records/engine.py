@@ -51,6 +51,7 @@ from l4agent.agent.thresholds import (
     finding_readings,
     metric_readings,
 )
+from l4agent.collectors.probes import PROBE_FAILURE, PROBE_SUCCESS
 from l4agent.core.config import ALL_ADDRESSES, Config, ThresholdConfig
 from l4agent.core.durations import format_duration
 from l4agent.core.redact import redact
@@ -68,10 +69,6 @@ class Change:
     fingerprint: str
     title: str
     priority: str
-
-
-PROBE_SUCCESS = "l4agent_probe_success"
-PROBE_FAILURE_INFO = "l4agent_probe_failure_info"
 
 
 @dataclass(frozen=True)
@@ -120,7 +117,7 @@ class RecordEngine:
         samples = list(samples)
         changes: list[Change] = []
         self._probe_reasons = {s.labels.get("probe"): s.labels.get("reason") for s in samples
-                               if s.spec.name == PROBE_FAILURE_INFO}
+                               if s.spec.name == PROBE_FAILURE.name}
         with self.store.transaction() as tx:
             for rule in self.metric_rules:
                 stored = {row["fingerprint"]: row for row in tx.series_of_rule(self.host, rule.name)}
@@ -346,7 +343,7 @@ class RecordEngine:
 
     def _probe_title(self, reading: Reading) -> str | None:
         """A failing probe's record is titled by what it is about: ``db1:1433 refused``."""
-        if reading.rule.metric != PROBE_SUCCESS:
+        if reading.rule.metric != PROBE_SUCCESS.name:
             return None
         name = (reading.labels or {}).get("probe")
         probe = next((p for p in self.config.probes if p.name == name), None)
